@@ -1,0 +1,107 @@
+"""A static KV cache with a rolling window, so that decoding continues forever.
+
+Buffers are preallocated per layer, shaped (batch, kv_heads, max_length, head_dim). Slot i of the cache
+is rotary position i. Keys are stored twice: unrotated (the master copy) and rotated at their slot's
+position (what attention reads). When the cache is full, it keeps the first `sink_tokens` slots (the
+attention sink) and drops a chunk of the oldest tokens after them; the kept keys move down and are
+re-rotated from their unrotated copies at their new slots, so positions stay exact and bounded by
+`max_length` however long the show runs. Before the first roll, cached decoding is exactly a full
+forward pass over the same tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+
+class RotaryLike(Protocol):
+    """What the cache needs from the model's rotary embedding."""
+
+    def rotate(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor: ...
+
+
+class KVCache:
+    """Per-layer key/value buffers for `batch_size` streams that advance together."""
+
+    def __init__(
+        self,
+        num_layers: int,
+        batch_size: int,
+        num_heads: int,
+        head_dim: int,
+        max_length: int,
+        rotary: RotaryLike,
+        sink_tokens: int = 4,
+        evict_chunk: int | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if not 0 <= sink_tokens < max_length:
+            raise ValueError("sink_tokens must be smaller than max_length")
+        shape = (batch_size, num_heads, max_length, head_dim)
+        self.k_raw = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(num_layers)]
+        self.k_rot = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(num_layers)]
+        self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(num_layers)]
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.sink_tokens = sink_tokens
+        self.evict_chunk = evict_chunk or max(1, (max_length - sink_tokens) // 8)
+        self.rotary = rotary
+        self.device = torch.device(device)
+        self.length = 0
+        self.start = 0
+        self.tokens_seen = 0
+        self.rolls = 0
+
+    @property
+    def capacity(self) -> int:
+        """Most tokens one `reserve` call can take."""
+        return self.max_length - self.sink_tokens
+
+    def reset(self) -> None:
+        """Forget every cached token."""
+        self.length = self.start = self.tokens_seen = self.rolls = 0
+
+    def reserve(self, count: int) -> torch.Tensor:
+        """Make room for `count` new tokens, rolling if needed, and return their slots (positions)."""
+        if count > self.capacity:
+            raise ValueError(f"cannot add {count} tokens at once to a cache of capacity {self.capacity}")
+        overflow = self.length + count - self.max_length
+        if overflow > 0:
+            self._roll(min(max(overflow, self.evict_chunk), self.length - self.sink_tokens))
+        self.start = self.length
+        self.length += count
+        self.tokens_seen += count
+        return torch.arange(self.start, self.length, device=self.device)
+
+    def _roll(self, evict: int) -> None:
+        """Drop `evict` tokens after the sink and re-rotate the kept keys at their new slots."""
+        sink, end = self.sink_tokens, self.length
+        kept_end = end - evict
+        positions = torch.arange(sink, kept_end, device=self.device)
+        for layer in range(len(self.v)):
+            self.k_raw[layer][:, :, sink:kept_end] = self.k_raw[layer][:, :, sink + evict : end].clone()
+            self.v[layer][:, :, sink:kept_end] = self.v[layer][:, :, sink + evict : end].clone()
+            self.k_rot[layer][:, :, sink:kept_end] = self.rotary.rotate(self.k_raw[layer][:, :, sink:kept_end], positions)
+        self.length = kept_end
+        self.rolls += 1
+
+    def update(
+        self, layer: int, k_raw: torch.Tensor, k_rot: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store the reserved tokens' keys and values; return all valid rotated keys and values."""
+        start, end = self.start, self.length
+        self.k_raw[layer][:, :, start:end] = k_raw
+        self.k_rot[layer][:, :, start:end] = k_rot
+        self.v[layer][:, :, start:end] = v
+        return self.k_rot[layer][:, :, :end], self.v[layer][:, :, :end]
+
+    def attention_mask(self, count: int) -> torch.Tensor | None:
+        """Boolean (count, length) mask for the reserved tokens: each sees the cache and its own past."""
+        if count == 1:
+            return None
+        slots = torch.arange(self.length, device=self.device)
+        queries = torch.arange(self.start, self.length, device=self.device)
+        return slots[None, :] <= queries[:, None]

@@ -1,0 +1,110 @@
+"""The piano corpora on disk: which files, which piece each belongs to, and its split.
+
+Splits are by piece, so two performances or arrangements of one work never straddle splits:
+POP909's `versions/` follow their song, ASAP's performances follow their piece, and piano-midi.de and
+ASAP share one normalized composer/title key because their repertoire overlaps.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SPLITS = ("train", "validation", "test")
+DEFAULT_SOURCES = ("pop909", "piano_midi_de")
+NON_COMMERCIAL_SOURCES = ("asap",)
+
+
+def default_data_root() -> Path:
+    """`$ENCORE_DATA` if set, else `../shared/data` beside the repository."""
+    return Path(os.environ.get("ENCORE_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@dataclass(frozen=True)
+class PianoFile:
+    """One MIDI file of a piano corpus."""
+
+    path: Path
+    source: str
+    piece: str
+    time_signature: tuple[int, int] | None = None
+
+    @property
+    def split(self) -> str:
+        """The file's split, from its piece key."""
+        return split_of(self.piece)
+
+
+def split_of(piece: str) -> str:
+    """Deterministic split of a piece key: md5 bucket 0 is test, 1 validation, the rest train."""
+    bucket = int(hashlib.md5(piece.encode("utf-8")).hexdigest(), 16) % 10
+    return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
+
+
+def work_key(composer: str, title: str) -> str:
+    """A composer/title key normalized so that the same work matches across corpora."""
+    simplify = lambda text: re.sub(r"[^a-z0-9]", "", text.lower())  # noqa: E731
+    return f"{simplify(composer)}/{simplify(title)}"
+
+
+def pop909_time_signature(beats_per_measure: int, quavers_per_beat: int) -> tuple[int, int]:
+    """POP909's index columns as a time signature (the files' own `1/4` events are often wrong)."""
+    if quavers_per_beat == 3:
+        return beats_per_measure * 3, 8
+    return beats_per_measure, 4
+
+
+def list_pop909(root: Path) -> list[PianoFile]:
+    """Main arrangements and their versions, keyed by song id, with the index's time signature."""
+    files = []
+    with open(root / "index.csv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            song = row["song_id"].zfill(3)
+            signature = pop909_time_signature(int(row["num_beats_per_measure"]), int(row["num_quavers_per_beat"]))
+            folder = root / song
+            for path in [folder / f"{song}.mid", *sorted((folder / "versions").glob("*.mid"))]:
+                if path.is_file():
+                    files.append(PianoFile(path, "pop909", song, signature))
+    return files
+
+
+def list_piano_midi_de(root: Path) -> list[PianoFile]:
+    """Sequenced classical pieces, keyed by composer and title."""
+    with open(root / "metadata.csv", encoding="utf-8") as handle:
+        return [
+            PianoFile(root / row["midi"], "piano_midi_de", work_key(row["composer"], row["title"]))
+            for row in csv.DictReader(handle)
+            if (root / row["midi"]).is_file()
+        ]
+
+
+def list_asap(root: Path) -> list[PianoFile]:
+    """Human performances (non-commercial license), keyed by composer and title."""
+    seen: set[Path] = set()
+    files = []
+    with open(root / "metadata.csv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            path = root / row["midi_performance"]
+            if path.is_file() and path not in seen:
+                seen.add(path)
+                files.append(PianoFile(path, "asap", work_key(row["composer"], row["title"])))
+    return files
+
+
+LISTERS = {"pop909": list_pop909, "piano_midi_de": list_piano_midi_de, "asap": list_asap}
+
+
+def list_corpus(data_root: Path, sources: tuple[str, ...]) -> list[PianoFile]:
+    """All files of the named sources under `data_root`, in a stable order."""
+    files = []
+    for source in sources:
+        folder = data_root / source
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: corpus folder not found (set --data-root or ENCORE_DATA)")
+        files.extend(LISTERS[source](folder))
+    return files
