@@ -100,7 +100,10 @@ def prepare_file(file: PianoFile, config: PrepConfig) -> FileResult:
     if file.time_signature:
         set_time_signature(score, *file.time_signature)
     seconds = float(score.to("second").end())
-    encoded = tokenizer.encode(score)
+    try:
+        encoded = tokenizer.encode(score)
+    except Exception as error:  # MidiTok fails on a few durations it has no token for
+        return FileResult(file, None, f"tokenizer failed ({type(error).__name__})", notes, seconds)
     sequence = encoded[0] if isinstance(encoded, list) else encoded
     ids = np.asarray(sequence.ids, dtype=np.int64)
     pitch_ids = np.array([i for token, i in tokenizer.vocab.items() if token.startswith("Pitch_")])

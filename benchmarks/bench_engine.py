@@ -1,0 +1,233 @@
+"""Engine benchmarks: scheduling jitter while the piano decodes, JACK loopback, real-time factor,
+time to first note, control latency. `run()` returns rows for the benchmark runner.
+
+The piano rows use `models.piano_stream` with the shipped checkpoint when
+`models/checkpoints/piano-default/` exists, else the tiny random model; where the stream API is
+missing, a torch matmul thread stands in for decoding (the note says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.clock import VirtualClock
+from engine.control import SetSampling
+from engine.engine import Engine, EngineConfig
+from engine.pattern_voice import PatternVoice
+from engine.report import ShowReport, percentile
+from engine.sinks.base import MemorySink
+from engine.voice import Voice
+from models.notes import NoteEvent
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"
+DEFAULT_CHECKPOINT = REPO / "models" / "checkpoints" / "piano-default"
+JITTER_SECONDS = 20.0
+PROBE_BPM = 240.0
+
+
+def _probe_voice() -> PatternVoice:
+    """Two-note chords every 32nd at 240 bpm: 64 note-ons and 64 note-offs a second to time."""
+    pattern = [NoteEvent(i / 8, 72 + (i % 8) + 12 * k, 70, 1 / 16) for i in range(8) for k in range(2)]
+    return PatternVoice("probe", 1, pattern, 1.0)
+
+
+def _piano_voice() -> tuple[Voice | None, str]:
+    if importlib.util.find_spec("models.piano_stream") is None:
+        return None, "no models.piano_stream"
+    import torch
+
+    from engine.piano_voice import PianoVoice
+    from models.checkpoint import PianoBundle, load_piano
+    from models.piano_stream import PianoStream
+
+    torch.set_num_threads(1)  # as shows do (engine.show): several times faster on 2 loaded cores
+    if (DEFAULT_CHECKPOINT / "model.safetensors").is_file():
+        bundle, which = load_piano(DEFAULT_CHECKPOINT), "piano-default"
+    else:
+        bundle, which = PianoBundle.random(preset="tiny"), "tiny random"
+    return PianoVoice(PianoStream(bundle, seed=0), SEED), which
+
+
+class _TorchLoad:
+    """A thread doing small matmuls back to back, standing in for decoding when no stream exists."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _TorchLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import torch
+
+        a = torch.randn(256, 256)
+        while not self._stop.is_set():
+            for _ in range(20):
+                a = torch.tanh(a @ a) + 0.0  # python overhead between ops, as a decode step has
+            _ = [i * i for i in range(500)]
+
+
+def _jitter_rows(switch_interval: float | None, label: str) -> list[dict]:
+    piano, which = _piano_voice()
+    voices: list[Voice] = [_probe_voice()] + ([piano] if piano is not None else [])
+    config = EngineConfig(bpm=PROBE_BPM, switch_interval_s=switch_interval)
+    engine = Engine(voices, [MemorySink()], config)
+    if piano is None:
+        with _TorchLoad():
+            report = asyncio.run(engine.run(JITTER_SECONDS))
+        load = "torch matmul thread standing in for decoding (no models.piano_stream)"
+    else:
+        report = asyncio.run(engine.run(JITTER_SECONDS))
+        load = f"piano voice decoding ({which})"
+    jitter = report.jitter_ms()
+    note = f"{len(report.lateness)} events over {JITTER_SECONDS:.0f} s, {load}, {label}; underruns {report.counts.underruns}"
+    return [
+        {"name": f"jitter_p50[{label}]", "value": round(jitter["p50"], 3), "unit": "ms", "note": note},
+        {"name": f"jitter_p99[{label}]", "value": round(jitter["p99"], 3), "unit": "ms", "note": "target <= 1 ms"},
+        {"name": f"jitter_max[{label}]", "value": round(jitter["max"], 3), "unit": "ms", "note": ""},
+    ]
+
+
+def _jack_rows() -> list[dict]:
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("jackd") is None:
+        return [{"name": "jack_loopback_p50", "value": None, "unit": "ms", "note": "skipped: no jackd"}]
+    import rtmidi
+
+    from engine.sinks.midi_out import MidiOutSink
+
+    name = f"encore-bench-{os.getpid()}"
+    server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
+    try:
+        time.sleep(1.0)
+        received: list[float] = []
+        midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "encore-bench-in")
+        midi_in.set_callback(lambda item, _: received.append(time.perf_counter()) if item[0][0] & 0xF0 == 0x90 else None)
+        midi_in.open_virtual_port("in")
+        memory = MemorySink()
+        engine = Engine([_probe_voice()], [MidiOutSink("encore-bench-in", api="jack"), memory],
+                        EngineConfig(bpm=PROBE_BPM))
+        asyncio.run(engine.run(10.0))
+        time.sleep(0.1)
+        midi_in.delete()
+        sent = [e for e in memory.events if e.is_note_on]
+        errors = [1000 * (t - engine.sender.origin - e.time) for t, e in zip(received, sent, strict=False)]
+    finally:
+        server.terminate()
+        server.wait()
+    note = f"{len(errors)} note-ons through jackd dummy (48 kHz, 256-frame periods = 5.3 ms)"
+    return [
+        {"name": "jack_loopback_p50", "value": round(percentile(errors, 0.5), 3), "unit": "ms", "note": note},
+        {"name": "jack_loopback_p99", "value": round(percentile(errors, 0.99), 3), "unit": "ms", "note": ""},
+    ]
+
+
+def _rtf_rows() -> list[dict]:
+    piano, which = _piano_voice()
+    if piano is None:
+        return [{"name": "rtf_piano", "value": None, "unit": "x", "note": f"skipped: {which}"}]
+    bpm, beats = 120.0, 64.0
+    piano.render_until(4.0)  # warm up
+    started = time.perf_counter()
+    while piano.position_beats < 4.0 + beats:  # a render may return early (token cap per render)
+        piano.render_until(4.0 + beats)
+    wall = time.perf_counter() - started
+    music = beats * 60.0 / bpm
+    return [{"name": "rtf_piano", "value": round(music / wall, 2), "unit": "x",
+             "note": f"{which}, {music:.0f} s of music at {bpm:.0f} bpm in {wall:.1f} s; target >= 3x"}]
+
+
+def _first_note_rows() -> list[dict]:
+    if importlib.util.find_spec("models.piano_stream") is None:
+        return [{"name": "first_note_s", "value": None, "unit": "s", "note": "skipped: no models.piano_stream"}]
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        piano, which = _piano_voice()
+        engine = Engine([piano], [MemorySink()], EngineConfig(bpm=120.0))
+        report = _run_until_first_note(engine)
+        assert report.first_note_s is not None
+        times.append(time.perf_counter() - started - report.seconds + (engine.sender.first_note_time or 0.0))
+    return [{"name": "first_note_s", "median": round(statistics.median(times), 3), "unit": "s",
+             "note": f"load + prime ({which}) + preroll to the first note-on sent, in process (add ~python start)"}]
+
+
+def _run_until_first_note(engine: Engine) -> ShowReport:
+    async def play() -> ShowReport:
+        task = asyncio.create_task(engine.run(10.0))
+        while engine.sender.first_note_time is None and not task.done():
+            await asyncio.sleep(0.005)
+        engine.stop()
+        return await task
+
+    return asyncio.run(play())
+
+
+def _control_latency_rows() -> list[dict]:
+    piano, which = _piano_voice()
+    voice: Voice = piano if piano is not None else _probe_voice()
+    engine = Engine([voice], [MemorySink()], EngineConfig(bpm=120.0))
+
+    def operator() -> None:
+        for temperature in (0.9, 1.0, 0.8, 1.1, 0.95):
+            time.sleep(1.5)
+            engine.submit(SetSampling(temperature=temperature))
+
+    thread = threading.Thread(target=operator)
+    thread.start()
+    report = asyncio.run(engine.run(10.0))
+    thread.join()
+    latencies = [c.seconds for c in report.control_latencies]
+    return [{"name": "control_latency_sampling", "median": round(statistics.median(latencies), 3) if latencies else None,
+             "unit": "s", "note": f"{len(latencies)} SetSampling commands on {which if piano else 'pattern'}; "
+                                  "lookahead is one bar (2 s at 120 bpm) by design"}]
+
+
+def _offline_hour_row() -> list[dict]:
+    engine = Engine([_probe_voice()], [MemorySink()], EngineConfig(bpm=120.0, tick_s=0.05), now=VirtualClock())
+    started = time.perf_counter()
+    report = engine.run_offline(600.0)
+    wall = time.perf_counter() - started
+    return [{"name": "offline_speed_pattern", "value": round(report.seconds / wall, 1), "unit": "x",
+             "note": "virtual-clock show of a dense pattern, engine overhead alone"}]
+
+
+def run() -> list[dict]:
+    """Every engine benchmark row."""
+    rows: list[dict] = []
+    steps: list[Callable[[], list[dict]]] = [
+        lambda: _jitter_rows(0.0005, "switchinterval 0.5 ms"),
+        lambda: _jitter_rows(None, f"switchinterval {sys.getswitchinterval() * 1000:.0f} ms"),
+        _jack_rows,
+        _rtf_rows,
+        _first_note_rows,
+        _control_latency_rows,
+        _offline_hour_row,
+    ]
+    for step in steps:
+        rows.extend(step())
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

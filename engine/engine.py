@@ -1,0 +1,337 @@
+"""The engine: voices render ahead of a musical clock, a sender thread emits, sinks play and record.
+
+Two drivers share every part: `run` (asyncio, real time: renders in one worker thread per voice, so
+the event loop never waits on a model) and `run_offline` (a `VirtualClock`, as fast as the voices
+render: headless shows, tests over a simulated hour). See docs/engine.md for the policies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from models.notes import NoteEvent
+
+from .clock import MusicalClock, VirtualClock, seconds_to_beats
+from .control import Command, CommandInbox, Mute, Panic, Reseed, SetSampling, SetTempo, Solo, Stop, Submitted
+from .event_queue import EventQueue
+from .midi import TEMPO_TRACK, MidiEvent, program_change, set_tempo
+from .report import ControlLatency, ShowReport
+from .router import Router
+from .scheduler import LatePolicy, Scheduler
+from .sender import Sender
+from .sinks.base import Sink
+from .voice import Voice
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Timing settings of a show.
+
+    Attributes:
+        bpm: Starting tempo.
+        time_signature: `(numerator, denominator)`.
+        lookahead_bars: How far ahead of the playhead each voice stays, in bars.
+        min_lookahead_s: The lookahead never falls below this many seconds.
+        render_chunk_beats: A render goes this far past the lookahead, so renders are not per token.
+        preroll_beats: Rendered before the clock starts (the rest is rendered while playing).
+        start_delay_s: Show time 0 is this long after the preroll ends.
+        tick_s: How often the engine looks at its voices and commands.
+        spin_s: The sender spins (instead of sleeping) this long before each deadline.
+        sender_priority: SCHED_FIFO priority asked for the sender thread in real-time shows (None:
+            normal priority); refused quietly without the privilege (docs/engine.md).
+        switch_interval_s: `sys.setswitchinterval` during real-time shows (None leaves it), so the
+            sender gets the GIL back from a decoding thread within this time (docs/engine.md).
+        late: The underrun policy.
+    """
+
+    bpm: float = 120.0
+    time_signature: tuple[int, int] = (4, 4)
+    lookahead_bars: float = 1.0
+    min_lookahead_s: float = 0.2
+    render_chunk_beats: float = 1.0
+    preroll_beats: float = 1.0
+    start_delay_s: float = 0.05
+    tick_s: float = 0.01
+    spin_s: float = 0.002
+    sender_priority: int | None = 10
+    switch_interval_s: float | None = 0.0005
+    late: LatePolicy = field(default_factory=LatePolicy)
+
+
+@dataclass
+class _LatencyMark:
+    submitted: Submitted
+    voice: str
+    from_beat: float
+
+
+class Engine:
+    """Plays voices into sinks under a musical clock.
+
+    Args:
+        voices: The voices; names must be unique.
+        sinks: The outputs; all get every event.
+        config: Timing settings.
+        now: The clock in seconds (`time.perf_counter` live, a `VirtualClock` offline and in tests).
+    """
+
+    def __init__(
+        self,
+        voices: Sequence[Voice],
+        sinks: Sequence[Sink],
+        config: EngineConfig | None = None,
+        now: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        names = [voice.name for voice in voices]
+        if len(set(names)) != len(names) or TEMPO_TRACK in names:
+            raise ValueError(f"voice names must be unique and not {TEMPO_TRACK!r}: {names}")
+        self.config = config or EngineConfig()
+        self.clock = MusicalClock(self.config.bpm, self.config.time_signature)
+        self.queue = EventQueue()
+        self.router = Router(sinks)
+        self.scheduler = Scheduler(self.clock, self.queue, self.config.late)
+        self.sender = Sender(self.queue, self.router.dispatch, now, self.config.spin_s, self.config.sender_priority)
+        self.inbox = CommandInbox(now)
+        self.voices = {voice.name: voice for voice in voices}
+        self.live = dict(self.voices)
+        self.control_latencies: list[ControlLatency] = []
+        self.voice_failures: list[str] = []
+        self._now = now
+        self._origin = 0.0
+        self._started = 0.0
+        self._stopped = False
+        self._marks: list[_LatencyMark] = []
+        self._cues: list[tuple[float, Command]] = []
+
+    # Commands -----------------------------------------------------------------------------------
+
+    def submit(self, command: Command) -> None:
+        """Queue a command from any thread; applied at the engine's next tick (see `control`)."""
+        self.inbox.submit(command)
+
+    def cue(self, command: Command, at_beat: float) -> None:
+        """Apply `command` at `at_beat` (a song change in a setlist); call before the show.
+
+        `SetTempo` and `Reseed` take effect exactly at `at_beat`; others when the voices' rendering
+        comes within a bar of it.
+        """
+        self._cues.append((at_beat, command))
+        self._cues.sort(key=lambda cue: cue[0])
+
+    def stop(self) -> None:
+        """End the show at the next tick (thread-safe; signal handlers call this)."""
+        self.submit(Stop())
+
+    # Time ---------------------------------------------------------------------------------------
+
+    def show_time(self) -> float:
+        """Seconds since the show's origin."""
+        return self._now() - self._origin
+
+    def playhead(self) -> float:
+        """The beat sounding now."""
+        return self.clock.beat_at(self.show_time())
+
+    def lookahead_beats(self) -> float:
+        """Current lookahead: `lookahead_bars`, but never under `min_lookahead_s` at the current tempo."""
+        bpm = self.clock.bpm_at(self.playhead())
+        return max(self.config.lookahead_bars * self.clock.bar_beats, seconds_to_beats(self.config.min_lookahead_s, bpm))
+
+    def _render_target(self, voice: Voice) -> float | None:
+        horizon = self.playhead() + self.lookahead_beats()
+        return horizon + self.config.render_chunk_beats if voice.position_beats < horizon else None
+
+    # Drivers ------------------------------------------------------------------------------------
+
+    async def run(self, seconds: float | None = None) -> ShowReport:
+        """Play in real time until `seconds` of show time (or `Stop`); sounding notes are released."""
+        loop = asyncio.get_running_loop()
+        executors = {name: ThreadPoolExecutor(1, thread_name_prefix=f"voice-{name}") for name in self.voices}
+        previous_interval = sys.getswitchinterval()
+        if self.config.switch_interval_s is not None:
+            sys.setswitchinterval(self.config.switch_interval_s)
+        feeders: list[asyncio.Task[None]] = []
+        self._started = self._now()
+        try:
+            prerolled = await asyncio.gather(
+                *(self._guarded(loop.run_in_executor(executors[v.name], v.render_until, self.config.preroll_beats), v)
+                  for v in self.voices.values())
+            )
+            self._open(self._now() + self.config.start_delay_s)
+            self.sender.start(self._origin)
+            for voice, notes in zip(self.voices.values(), prerolled, strict=True):
+                self._schedule(voice, notes or [])
+            feeders = [asyncio.create_task(self._feed(v, loop, executors[v.name])) for v in self.live.values()]
+            while not self._stopped and (seconds is None or self.show_time() < seconds):
+                self._apply(self.inbox.drain())
+                await asyncio.sleep(self.config.tick_s)
+        finally:
+            self._stopped = True
+            for task in feeders:
+                task.cancel()
+            await asyncio.gather(*feeders, return_exceptions=True)
+            self.sender.stop()
+            end = self.show_time() if seconds is None else min(self.show_time(), max(seconds, 0.0))
+            report = self._finish(max(end, 0.0))
+            for executor in executors.values():
+                executor.shutdown(wait=False, cancel_futures=True)
+            sys.setswitchinterval(previous_interval)
+        return report
+
+    def run_offline(self, seconds: float, on_tick: Callable[[float], None] | None = None) -> ShowReport:
+        """Play `seconds` of show time as fast as the voices render, on the engine's `VirtualClock`.
+
+        Args:
+            seconds: Show length.
+            on_tick: Called with the show time at every tick (tests submit commands from it).
+        """
+        if not isinstance(self._now, VirtualClock):
+            raise TypeError("run_offline needs the engine built with now=VirtualClock()")
+        clock = self._now
+        self._started = clock()
+        prerolled = {name: self._render_guarded(v, self.config.preroll_beats) for name, v in self.voices.items()}
+        self._open(clock())
+        for name, notes in prerolled.items():
+            self._schedule(self.voices[name], notes)
+        for tick in range(math.ceil(seconds / self.config.tick_s)):
+            show_time = tick * self.config.tick_s
+            clock.set(self._origin + show_time)
+            if on_tick is not None:
+                on_tick(show_time)
+            self._apply(self.inbox.drain())
+            if self._stopped:
+                break
+            for voice in list(self.live.values()):
+                if (target := self._render_target(voice)) is not None:
+                    self._schedule(voice, self._render_guarded(voice, target))
+            self.sender.pump(show_time)
+        if not self._stopped:
+            self.sender.pump(math.nextafter(seconds, -math.inf))
+            clock.set(self._origin + seconds)
+        return self._finish(self.show_time())
+
+    # Parts of both drivers ----------------------------------------------------------------------
+
+    def _open(self, origin: float) -> None:
+        self._origin = origin
+        self.router.dispatch(MidiEvent(0.0, 0.0, set_tempo(self.config.bpm), TEMPO_TRACK))
+        for voice in self.voices.values():
+            self.router.dispatch(MidiEvent(0.0, 0.0, program_change(voice.channel, voice.program), voice.name))
+
+    async def _feed(self, voice: Voice, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor) -> None:
+        while not self._stopped and voice.name in self.live:
+            target = self._render_target(voice)
+            if target is None:
+                await asyncio.sleep(self.config.tick_s)
+                continue
+            notes = await self._guarded(loop.run_in_executor(executor, voice.render_until, target), voice)
+            if notes is not None and not self._stopped:
+                self._schedule(voice, notes)
+
+    async def _guarded(self, rendering: asyncio.Future[list[NoteEvent]], voice: Voice) -> list[NoteEvent] | None:
+        try:
+            return await rendering
+        except Exception as error:  # a failing voice is stopped; the show goes on
+            self._fail(voice, error)
+            return None
+
+    def _render_guarded(self, voice: Voice, beat: float) -> list[NoteEvent]:
+        try:
+            return voice.render_until(beat)
+        except Exception as error:  # a failing voice is stopped; the show goes on
+            self._fail(voice, error)
+            return []
+
+    def _fail(self, voice: Voice, error: Exception) -> None:
+        log.error("voice %s failed: %s: %s", voice.name, type(error).__name__, error)
+        self.voice_failures.append(f"{voice.name}: {type(error).__name__}: {error}")
+        self.live.pop(voice.name, None)
+        self.queue.drop_track(voice.name)
+        now = max(self.show_time(), 0.0)
+        self.router.release(now, self.clock.beat_at(now), [voice.channel])
+
+    def _schedule(self, voice: Voice, notes: list[NoteEvent]) -> None:
+        if voice.name not in self.live:
+            return
+        kept = self.scheduler.schedule(voice.name, voice.channel, notes, self.show_time())
+        for mark in [m for m in self._marks if m.voice == voice.name]:
+            onset = next((time for beat, time in kept if beat >= mark.from_beat), None)
+            if onset is not None:
+                self._marks.remove(mark)
+                self._record_latency(mark.submitted, voice.name, onset)
+
+    def _record_latency(self, submitted: Submitted, voice: str, show_time: float) -> None:
+        seconds = self._origin + show_time - submitted.at
+        self.control_latencies.append(ControlLatency(type(submitted.command).__name__, voice, seconds))
+
+    def _apply(self, submitted: list[Submitted]) -> None:
+        horizon = self.playhead() + self.lookahead_beats() + self.config.render_chunk_beats + self.clock.bar_beats
+        while self._cues and self._cues[0][0] <= horizon:
+            at_beat, command = self._cues.pop(0)
+            self._apply_one(Submitted(command, self._now()), at_beat)
+        for item in submitted:
+            try:
+                self._apply_one(item, None)
+            except (KeyError, ValueError) as error:
+                log.warning("command %s ignored: %s", item.command, error)
+
+    def _apply_one(self, item: Submitted, at_beat: float | None) -> None:
+        command = item.command
+        match command:
+            case SetTempo(bpm=bpm):
+                beat = at_beat if at_beat is not None else self.clock.next_beat(self.playhead())
+                self.clock.set_tempo(bpm, beat)
+                self.queue.retime(beat, self.clock.time_at)
+                self.queue.push(MidiEvent(self.clock.time_at(beat), beat, set_tempo(bpm), TEMPO_TRACK))
+                self._record_latency(item, TEMPO_TRACK, self.clock.time_at(beat))
+            case SetSampling(voice=name, temperature=temperature, top_p=top_p):
+                changes = {k: v for k, v in (("temperature", temperature), ("top_p", top_p)) if v is not None}
+                for voice in [self.voices[name]] if name is not None else self.voices.values():
+                    voice.set_controls(**changes)
+                    self._marks.append(_LatencyMark(item, voice.name, voice.position_beats))
+            case Mute(voice=name, muted=muted):
+                self.router.set_muted(self.voices[name].name, muted)
+            case Solo(voice=name, soloed=soloed):
+                self.router.set_soloed(self.voices[name].name, soloed)
+            case Reseed(seed=seed, voice=name):
+                voice = self.voices[name]
+                beat = at_beat if at_beat is not None else self.clock.next_bar_line(voice.position_beats)
+                voice.reprime(seed, beat)
+                self._marks.append(_LatencyMark(item, voice.name, beat))
+            case Stop():
+                self._stopped = True
+            case Panic():
+                self.queue.clear()
+                now = max(self.show_time(), 0.0)
+                self.router.release(now, self.clock.beat_at(now))
+
+    def _finish(self, end: float) -> ShowReport:
+        self.queue.clear()
+        self.router.release(end, self.clock.beat_at(end))
+        self.router.close()
+        for voice in self.voices.values():
+            try:
+                voice.close()
+            except Exception as error:  # closing must reach every voice
+                log.warning("voice %s failed to close: %s", voice.name, error)
+        first = self.sender.first_note_time
+        return ShowReport(
+            seconds=end,
+            beats=self.clock.beat_at(end),
+            notes_sent=self.sender.notes_sent,
+            counts=self.scheduler.counts,
+            lateness=self.sender.lateness,
+            first_note_s=None if first is None else self._origin + first - self._started,
+            control_latencies=self.control_latencies,
+            voice_failures=self.voice_failures,
+            sink_failures=self.router.failures,
+        )

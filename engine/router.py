@@ -1,0 +1,153 @@
+"""Fan-out of sent events to every sink: mute/solo, sounding-note bookkeeping, panic, sink failures.
+
+The router is the one place that knows which notes sound, so it is the one place that guarantees
+no hanging notes: every note-on it passes is matched by a note-off in every sink (a re-struck key is
+released first, so each sink sees strict on/off alternation per key), and `panic`/`release` end what
+sounds with note-offs, sustain off (CC 64 = 0) and All Notes Off (CC 123).
+
+Sink failure policy: a sink that raises is reported, then `reopen()`ed and sent the event again; if
+that fails it is dropped and the show goes on with the other sinks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, MidiEvent, control_change, note_off
+from .sinks.base import Sink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SinkFailure:
+    """A sink that raised: its name, the error, and whether it was reopened or dropped."""
+
+    sink: str
+    error: str
+    reopened: bool
+
+
+class Router:
+    """Sends events to sinks. Thread-safe: every method takes the router's lock.
+
+    Args:
+        sinks: The outputs, all fed the same events.
+        on_failure: Called (under the lock, from the sending thread) for every sink failure.
+    """
+
+    def __init__(self, sinks: Sequence[Sink], on_failure: Callable[[SinkFailure], None] | None = None) -> None:
+        self.sinks = list(sinks)
+        self.failures: list[SinkFailure] = []
+        self._on_failure = on_failure
+        self._lock = threading.Lock()
+        self._depth: Counter[tuple[int, int]] = Counter()
+        self._suppressed: Counter[tuple[int, int]] = Counter()
+        self._channel_track: dict[int, str] = {}
+        self._owner: dict[tuple[int, int], str] = {}
+        self._muted: set[str] = set()
+        self._soloed: set[str] = set()
+
+    def set_muted(self, track: str, muted: bool) -> None:
+        """Mute or unmute a track from its next note-on."""
+        with self._lock:
+            (self._muted.add if muted else self._muted.discard)(track)
+
+    def set_soloed(self, track: str, soloed: bool) -> None:
+        """Solo or unsolo a track; while any track is soloed, only soloed tracks sound."""
+        with self._lock:
+            (self._soloed.add if soloed else self._soloed.discard)(track)
+
+    def audible(self, track: str) -> bool:
+        """Whether note-ons of `track` are passed on now."""
+        return track not in self._muted and (not self._soloed or track in self._soloed)
+
+    def sounding(self) -> list[tuple[int, int]]:
+        """Keys `(channel, pitch)` that sound now."""
+        with self._lock:
+            return sorted(key for key, depth in self._depth.items() if depth > 0)
+
+    def dispatch(self, event: MidiEvent) -> bool:
+        """Send one event to every sink; returns whether it was sent (not filtered)."""
+        with self._lock:
+            if event.is_meta:
+                self._fan_out(event)
+                return True
+            key = (event.channel, event.message[1])
+            if event.is_note_on:
+                if not self.audible(event.track):
+                    self._suppressed[key] += 1
+                    return False
+                if self._depth[key] > 0:
+                    self._fan_out(MidiEvent(event.time, event.beat, note_off(*key), event.track))
+                self._depth[key] += 1
+                self._owner[key] = event.track
+            elif event.is_note_off:
+                if self._suppressed[key] > 0 and self._depth[key] == 0:
+                    self._suppressed[key] -= 1
+                    return False
+                if self._depth[key] == 0:
+                    return False
+                self._depth[key] -= 1
+                if self._depth[key] > 0:
+                    return False
+            self._channel_track.setdefault(event.channel, event.track)
+            self._fan_out(event)
+            return True
+
+    def release(self, time: float, beat: float, channels: Sequence[int] | None = None) -> None:
+        """End every sounding note (on `channels`, or on all used), then sustain off and All Notes Off.
+
+        Each message is attributed to the track that played the note (or first used the channel).
+        """
+        with self._lock:
+            used = self._channel_track
+            wanted = set(used if channels is None else channels)
+            for key in sorted(self._depth):
+                if key[0] in wanted and self._depth[key] > 0:
+                    self._fan_out(MidiEvent(time, beat, note_off(*key), self._owner[key]))
+                    del self._depth[key]
+            for channel in sorted(wanted & used.keys()):
+                self._fan_out(MidiEvent(time, beat, control_change(channel, CC_SUSTAIN, 0), used[channel]))
+                self._fan_out(MidiEvent(time, beat, control_change(channel, CC_ALL_NOTES_OFF, 0), used[channel]))
+
+    def close(self) -> None:
+        """Close every sink; a sink failing to close is reported, the others still close."""
+        with self._lock:
+            for sink in self.sinks:
+                try:
+                    sink.close()
+                except Exception as error:  # one sink must not keep the others open
+                    self._report(sink, error, reopened=False)
+            self.sinks.clear()
+
+    def _fan_out(self, event: MidiEvent) -> None:
+        for sink in list(self.sinks):
+            try:
+                sink.send(event)
+            except Exception as error:  # any sink error is reported, never fatal
+                reopened = _reopen_and_resend(sink, event)
+                if not reopened:
+                    self.sinks.remove(sink)
+                self._report(sink, error, reopened)
+
+    def _report(self, sink: Sink, error: Exception, reopened: bool) -> None:
+        failure = SinkFailure(sink.name, f"{type(error).__name__}: {error}", reopened)
+        log.warning("sink %s failed (%s); %s", failure.sink, failure.error, "reopened" if reopened else "dropped")
+        self.failures.append(failure)
+        if self._on_failure is not None:
+            self._on_failure(failure)
+
+
+def _reopen_and_resend(sink: Sink, event: MidiEvent) -> bool:
+    try:
+        if not sink.reopen():
+            return False
+        sink.send(event)
+        return True
+    except Exception:  # a failed reopen means the sink is dropped
+        return False

@@ -1,0 +1,227 @@
+"""Setlists: a TOML file naming the voices and the songs of a show, validated into dataclasses.
+
+    title = "Demo"
+    [show]
+    time_signature = "4/4"
+    [piano]                          # the piano voice (optional if there is another voice)
+    checkpoint = "default"           # "default", "tiny" (random weights: tests) or a folder
+    [click]                          # a click track (optional)
+    [[songs]]                        # played in order; each starts on a bar line
+    seed = "seeds/pop909_003.mid"    # relative to the setlist
+    tempo = 100
+    temperature = 1.0
+    bars = 16
+
+Every problem is reported as one `SetlistError` naming the field, e.g. `songs[0].tempo`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mido
+
+from models.errors import EncoreError, SeedError
+
+from .clock import bar_beats, beats_to_seconds, parse_time_signature
+
+
+class SetlistError(EncoreError):
+    """A setlist that cannot be played: names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ShowSettings:
+    """Settings of the whole show."""
+
+    time_signature: str = "4/4"
+    lookahead_bars: float = 1.0
+
+    def __post_init__(self) -> None:
+        try:
+            parse_time_signature(self.time_signature)
+        except EncoreError as error:
+            raise ValueError(f"time_signature: {error}") from error
+        if not 0 < self.lookahead_bars <= 8:
+            raise ValueError("lookahead_bars: must be in (0, 8]")
+
+
+@dataclass(frozen=True)
+class PianoSettings:
+    """The piano voice."""
+
+    checkpoint: str = "default"
+    channel: int = 0
+    program: int = 0
+    sampling_seed: int = 0
+    torch_threads: int = 1
+
+    def __post_init__(self) -> None:
+        _check_midi_numbers(self.channel, self.program)
+        if self.torch_threads < 1:
+            raise ValueError("torch_threads: must be at least 1")
+
+
+@dataclass(frozen=True)
+class ClickSettings:
+    """A click track (metronome) voice."""
+
+    channel: int = 9
+    program: int = 0
+    step_beats: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_midi_numbers(self.channel, self.program)
+        if self.step_beats not in (0.25, 0.5, 1.0):
+            raise ValueError("step_beats: must be 0.25, 0.5 or 1.0")
+
+
+@dataclass(frozen=True)
+class Song:
+    """One song: seed, tempo, sampling, length."""
+
+    bars: int
+    seed: str = ""
+    tempo: float = 120.0
+    temperature: float = 1.0
+    top_p: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.bars < 1:
+            raise ValueError("bars: must be at least 1")
+        if not 20 <= self.tempo <= 400:
+            raise ValueError("tempo: must be between 20 and 400 bpm")
+        if not 0 < self.temperature <= 5:
+            raise ValueError("temperature: must be in (0, 5]")
+        if not 0 < self.top_p <= 1:
+            raise ValueError("top_p: must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class Setlist:
+    """A parsed, validated setlist; `folder` is where relative paths start."""
+
+    songs: list[Song]
+    folder: Path
+    title: str = ""
+    show: ShowSettings = field(default_factory=ShowSettings)
+    piano: PianoSettings | None = None
+    click: ClickSettings | None = None
+
+    @property
+    def time_signature(self) -> tuple[int, int]:
+        """`(numerator, denominator)` of the show."""
+        return parse_time_signature(self.show.time_signature)
+
+    @property
+    def bar_beats(self) -> float:
+        """Quarter notes per bar."""
+        return bar_beats(*self.time_signature)
+
+    def song_starts(self) -> list[float]:
+        """Start beat of each song."""
+        starts, beat = [], 0.0
+        for song in self.songs:
+            starts.append(beat)
+            beat += song.bars * self.bar_beats
+        return starts
+
+    def seconds(self) -> float:
+        """Length of the show in seconds."""
+        return sum(beats_to_seconds(song.bars * self.bar_beats, song.tempo) for song in self.songs)
+
+    def seed_path(self, song: Song) -> Path:
+        """A song's seed file, resolved against the setlist's folder."""
+        return (self.folder / song.seed).resolve()
+
+
+def load_setlist(path: Path) -> Setlist:
+    """Read and validate a setlist (seeds included: each must be a readable MIDI file with notes).
+
+    Raises:
+        SetlistError: naming the first bad field.
+        SeedError: for a seed MIDI file that cannot be read or holds no notes.
+    """
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SetlistError(f"cannot read setlist {path}: {error.strerror}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise SetlistError(f"setlist {path} is not valid TOML: {error}") from error
+    where = str(path)
+    unknown = set(raw) - {"title", "show", "piano", "click", "songs"}
+    if unknown:
+        raise SetlistError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+    songs_raw = raw.get("songs")
+    if not isinstance(songs_raw, list) or not songs_raw:
+        raise SetlistError(f"{where}: songs: at least one [[songs]] entry is needed")
+    setlist = Setlist(
+        songs=[_build(Song, item, f"{where}: songs[{i}]") for i, item in enumerate(songs_raw)],
+        folder=path.parent,
+        title=_typed(raw.get("title", ""), str, f"{where}: title"),
+        show=_build(ShowSettings, raw.get("show", {}), f"{where}: show"),
+        piano=_build(PianoSettings, raw["piano"], f"{where}: piano") if "piano" in raw else None,
+        click=_build(ClickSettings, raw["click"], f"{where}: click") if "click" in raw else None,
+    )
+    if setlist.piano is None and setlist.click is None:
+        raise SetlistError(f"{where}: piano: a setlist needs a [piano] or a [click] voice")
+    if setlist.piano is not None:
+        for i, song in enumerate(setlist.songs):
+            if not song.seed:
+                raise SetlistError(f"{where}: songs[{i}].seed: the piano needs a seed MIDI file")
+            check_seed(setlist.seed_path(song))
+    return setlist
+
+
+def check_seed(path: Path) -> None:
+    """Make sure a seed is a readable MIDI file with at least one note.
+
+    Raises:
+        SeedError: naming the file and what is wrong.
+    """
+    try:
+        midi = mido.MidiFile(path)
+    except FileNotFoundError as error:
+        raise SeedError(f"seed {path} does not exist") from error
+    except (OSError, ValueError, EOFError, KeyError, IndexError) as error:
+        raise SeedError(f"seed {path} is not a readable MIDI file ({error})") from error
+    if not any(msg.type == "note_on" and msg.velocity > 0 for track in midi.tracks for msg in track):
+        raise SeedError(f"seed {path} holds no notes")
+
+
+def _build(cls: type[Any], table: Any, where: str) -> Any:
+    if not isinstance(table, dict):
+        raise SetlistError(f"{where}: must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in names:
+            raise SetlistError(f"{where}.{key}: unknown field")
+    values = {key: _typed(value, hints[key], f"{where}.{key}") for key, value in table.items()}
+    try:
+        return cls(**values)
+    except TypeError as error:
+        missing = next((f.name for f in dataclasses.fields(cls) if f.name not in values), "?")
+        raise SetlistError(f"{where}.{missing}: missing ({error})") from error
+    except ValueError as error:
+        raise SetlistError(f"{where}.{error}") from error
+
+
+def _typed(value: Any, expected: type, where: str) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+        raise SetlistError(f"{where}: must be {expected.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _check_midi_numbers(channel: int, program: int) -> None:
+    if not 0 <= channel < 16:
+        raise ValueError("channel: must be 0-15")
+    if not 0 <= program < 128:
+        raise ValueError("program: must be 0-127")

@@ -1,0 +1,155 @@
+"""From a setlist and the command line's choices to a running show: voices, sinks, cues, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from models.errors import EncoreError
+
+from .clock import VirtualClock
+from .control import Reseed, SetSampling, SetTempo
+from .engine import Engine, EngineConfig
+from .pattern_voice import PatternVoice, click_pattern
+from .piano_voice import PianoVoice
+from .report import ShowReport
+from .setlist import PianoSettings, Setlist
+from .sinks.base import Sink
+from .voice import Voice, VoiceControls
+
+if TYPE_CHECKING:
+    from models.piano_stream import PianoStream
+
+log = logging.getLogger(__name__)
+
+TINY_CHECKPOINT = "tiny"
+DEFAULT_CHECKPOINT = "default"
+
+
+@dataclass(frozen=True)
+class PlayOptions:
+    """How to play a setlist (what `encore play` was asked).
+
+    Attributes:
+        headless: No live audio: render `wav` and record; offline (faster than real time) unless `realtime`.
+        realtime: Pace a headless show by the wall clock (live outputs always are).
+        seconds: Stop after this many seconds (default: the setlist's length).
+        record: MIDI file to record into (journaled beside it).
+        midi_type: 1 (a track per voice) or 0.
+        wav: WAV file to render into.
+        midi_port: MIDI output port name.
+        midi_api: "alsa" or "jack".
+        virtual_port: Create `midi_port` as a virtual port instead of connecting to an existing one.
+        soundfont: SoundFont for the synth.
+    """
+
+    headless: bool = False
+    realtime: bool = False
+    seconds: float | None = None
+    record: Path | None = None
+    midi_type: int = 1
+    wav: Path | None = None
+    midi_port: str | None = None
+    midi_api: str = "alsa"
+    virtual_port: bool = False
+    soundfont: Path | None = None
+
+    @property
+    def offline(self) -> bool:
+        """Whether the show runs on a virtual clock, as fast as it renders."""
+        return self.headless and not self.realtime and self.midi_port is None
+
+
+def build_voices(setlist: Setlist) -> list[Voice]:
+    """The voices a setlist asks for, the piano primed with the first song's seed."""
+    voices: list[Voice] = []
+    first = setlist.songs[0]
+    if setlist.piano is not None:
+        stream = _piano_stream(setlist.piano, setlist.folder)
+        controls = VoiceControls(first.temperature, first.top_p)
+        voices.append(PianoVoice(stream, setlist.seed_path(first), "piano", setlist.piano.channel,
+                                 setlist.piano.program, controls))
+    if setlist.click is not None:
+        numerator = setlist.time_signature[0]
+        voices.append(PatternVoice("click", setlist.click.channel, click_pattern(numerator, setlist.click.step_beats),
+                                   setlist.bar_beats, setlist.click.program))
+    return voices
+
+
+def build_sinks(options: PlayOptions) -> list[Sink]:
+    """The outputs asked for; a live show with no MIDI port plays through the sound card.
+
+    Raises:
+        EncoreError: if a live show has neither an audio device nor a MIDI port.
+    """
+    from .sinks.audio import AudioSink, has_output_device
+    from .sinks.midi_out import MidiOutSink
+    from .sinks.recorder import RecorderSink
+    from .sinks.wav import WavSink
+
+    sinks: list[Sink] = []
+    if options.midi_port is not None:
+        sinks.append(MidiOutSink(options.midi_port, options.midi_api, options.virtual_port))
+    if not options.headless and options.midi_port is None:
+        if not has_output_device():
+            raise EncoreError("no audio output device and no --midi-port: use --headless to render a WAV")
+        sinks.append(AudioSink(options.soundfont))
+    if options.wav is not None:
+        sinks.append(WavSink(options.wav, options.soundfont))
+    if options.record is not None:
+        sinks.append(RecorderSink(options.record, options.midi_type))
+    return sinks
+
+
+def build_engine(setlist: Setlist, voices: list[Voice], sinks: list[Sink], now: Callable[[], float]) -> Engine:
+    """An engine at the first song's tempo, with every later song cued at its bar line."""
+    config = EngineConfig(bpm=setlist.songs[0].tempo, time_signature=setlist.time_signature,
+                          lookahead_bars=setlist.show.lookahead_bars)
+    engine = Engine(voices, sinks, config, now)
+    for song, start in list(zip(setlist.songs, setlist.song_starts(), strict=True))[1:]:
+        engine.cue(SetTempo(song.tempo), start)
+        if setlist.piano is not None:
+            engine.cue(Reseed(setlist.seed_path(song), "piano"), start)
+            engine.cue(SetSampling("piano", song.temperature, song.top_p), start)
+    return engine
+
+
+def play(setlist: Setlist, options: PlayOptions) -> ShowReport:
+    """Play a setlist to the end (or `options.seconds`, or SIGINT/SIGTERM); sounding notes are released."""
+    seconds = options.seconds if options.seconds is not None else setlist.seconds()
+    voices = build_voices(setlist)
+    sinks = build_sinks(options)
+    now: Callable[[], float] = VirtualClock() if options.offline else time.perf_counter
+    engine = build_engine(setlist, voices, sinks, now)
+    previous = {sig: signal.signal(sig, lambda *_: engine.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if options.offline:
+            return engine.run_offline(seconds)
+        return asyncio.run(engine.run(seconds))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _piano_stream(settings: PianoSettings, folder: Path) -> PianoStream:
+    import torch
+
+    from models.checkpoint import PianoBundle, load_piano
+    from models.piano_stream import PianoStream
+
+    # One BLAS thread decodes a small model at batch 1 several times faster than two on a loaded
+    # 2-core machine (benchmarks/bench_engine.py) and leaves a core to the sender thread.
+    torch.set_num_threads(settings.torch_threads)
+    if settings.checkpoint == TINY_CHECKPOINT:
+        bundle = PianoBundle.random(preset=TINY_CHECKPOINT)
+    elif settings.checkpoint == DEFAULT_CHECKPOINT:
+        bundle = load_piano(None)
+    else:
+        bundle = load_piano((folder / settings.checkpoint).resolve())
+    return PianoStream(bundle, seed=settings.sampling_seed)

@@ -1,0 +1,60 @@
+"""Notes in beats to a standard MIDI file: note_on/note_off only, one tempo, type 0 or 1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import mido
+
+from models.notes import NoteEvent
+
+TICKS_PER_BEAT = 480
+
+
+def note_messages(notes: Iterable[NoteEvent], channel: int, ticks_per_beat: int) -> list[tuple[int, mido.Message]]:
+    """(absolute tick, message) pairs; note_offs sort before note_ons at the same tick.
+
+    A note that starts again before its previous instance ends is cut there, so every note_on
+    has exactly one note_off and no key is ever left sounding.
+    """
+    events: list[tuple[int, int, mido.Message]] = []
+    open_until: dict[int, int] = {}
+    for note in sorted(notes, key=lambda n: (n.onset_beats, n.pitch)):
+        start = round(note.onset_beats * ticks_per_beat)
+        end = max(start + 1, round(note.end_beats * ticks_per_beat))
+        if open_until.get(note.pitch, -1) > start:
+            continue
+        open_until[note.pitch] = end
+        velocity = min(127, max(1, int(note.velocity)))
+        events.append((start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=velocity)))
+        events.append((end, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
+    events.sort(key=lambda event: (event[0], event[1]))
+    return [(tick, message) for tick, _, message in events]
+
+
+def to_track(timed: Sequence[tuple[int, mido.Message | mido.MetaMessage]], name: str | None = None) -> mido.MidiTrack:
+    """A track from (absolute tick, message) pairs, with delta times and an end_of_track."""
+    track = mido.MidiTrack()
+    if name:
+        track.append(mido.MetaMessage("track_name", name=name, time=0))
+    previous = 0
+    for tick, message in sorted(timed, key=lambda pair: pair[0]):
+        track.append(message.copy(time=tick - previous))
+        previous = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track
+
+
+def write_notes(path: Path, notes: Iterable[NoteEvent], bpm: float = 120.0, channel: int = 0,
+                ticks_per_beat: int = TICKS_PER_BEAT) -> mido.MidiFile:
+    """Write notes as a type-0 file with one tempo; return the file."""
+    timed: list[tuple[int, mido.Message | mido.MetaMessage]] = [
+        (0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)),
+        *note_messages(notes, channel, ticks_per_beat),
+    ]
+    midi = mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat)
+    midi.tracks.append(to_track(timed))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    midi.save(path)
+    return midi

@@ -1,0 +1,45 @@
+"""MIDI out through a real JACK server: what the engine plays is read back, complete and on time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from engine_helpers import assert_no_hanging_notes, eighths, note_ons
+
+from engine.engine import Engine, EngineConfig
+from engine.report import percentile
+from engine.sinks.base import MemorySink
+from engine.sinks.midi_out import MidiOutSink
+
+
+def test_jack_loopback_receives_every_note_in_order_and_on_time(jack_server: str) -> None:
+    import rtmidi
+
+    received: list[tuple[float, list[int]]] = []
+    midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "encore-reader")
+    midi_in.ignore_types(sysex=True, timing=True, active_sense=True)
+    midi_in.set_callback(lambda item, _: received.append((time.perf_counter(), item[0])))
+    midi_in.open_virtual_port("in")
+    try:
+        memory = MemorySink()
+        sink = MidiOutSink("encore-reader", api="jack")
+        engine = Engine([eighths()], [sink, memory], EngineConfig(bpm=240.0))
+        asyncio.run(engine.run(3.0))
+        time.sleep(0.1)
+    finally:
+        midi_in.close_port()
+        midi_in.delete()
+    sent = [e for e in memory.events if not e.is_meta]
+    notes = [(t, m) for t, m in received if m[0] & 0xF0 in (0x80, 0x90)]
+    assert len(notes) == len([e for e in sent if e.is_note_on or e.is_note_off])
+    assert [m[:2] for _, m in notes] == [list(e.message[:2]) for e in sent if e.is_note_on or e.is_note_off]
+    assert_no_hanging_notes(memory.events)
+    assert [m for _, m in received if m[0] & 0xF0 == 0xB0][-1] == [0xB0, 123, 0]
+    ons = note_ons(sent)
+    arrivals = [t for t, m in notes if m[0] & 0xF0 == 0x90 and m[2] > 0]
+    errors = [arrival - (engine.sender.origin + event.time) for arrival, event in zip(arrivals, ons, strict=True)]
+    assert len(ons) >= 24  # an eighth every 0.125 s for 3 s
+    # JACK hands MIDI over once per period (256 frames = 5.3 ms): latency is about one to two periods.
+    assert 0.0 <= percentile(errors, 0.5) < 0.020, errors
+    assert percentile(errors, 0.99) - percentile(errors, 0.01) < 0.015, errors

@@ -1,0 +1,123 @@
+"""The piano voice: beat mapping, controls between tokens, re-priming at a bar line without a restart."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from engine_helpers import assert_no_hanging_notes, note_ons
+
+from engine.clock import VirtualClock
+from engine.control import Reseed, SetSampling
+from engine.engine import Engine, EngineConfig
+from engine.piano_voice import PianoVoice, phrase_to_midi
+from engine.sinks.base import MemorySink
+from models.notes import NoteEvent
+from models.sampling import SamplingConfig
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"
+
+
+@dataclass
+class ScriptedStream:
+    """An in-memory twin of `PianoStream`: each token advances a quarter beat; every other one is a note.
+
+    Priming with a seed advances the stream by 8 beats (as a two-bar seed would) and records the seed
+    and the sampling in force at each step, so tests can see what the voice did between tokens.
+    """
+
+    sampling: SamplingConfig
+    position_beats: float = 0.0
+    primes: int = 0
+    tokens: int = 0
+
+    def __post_init__(self) -> None:
+        self.seen: list[tuple[float, float]] = []
+
+    def prime_midi(self, path: Path) -> None:
+        assert path.is_file()
+        self.primes += 1
+        self.position_beats += 8.0
+
+    def step(self) -> list[NoteEvent]:
+        self.seen.append((self.sampling.temperature, self.sampling.top_p))
+        self.tokens += 1
+        onset = self.position_beats
+        self.position_beats += 0.25
+        return [NoteEvent(onset, 60 + self.primes, 80, 0.2)] if self.tokens % 2 else []
+
+
+def test_the_first_note_after_priming_is_show_beat_zero() -> None:
+    stream = ScriptedStream(SamplingConfig())
+    voice = PianoVoice(stream, SEED)
+    notes = voice.render_until(2.0)
+    assert notes[0].onset_beats == 0.0 and voice.position_beats == 2.0
+    assert [n.onset_beats for n in notes] == [0.0, 0.5, 1.0, 1.5]
+
+
+def test_controls_reach_the_stream_between_tokens() -> None:
+    stream = ScriptedStream(SamplingConfig())
+    voice = PianoVoice(stream, SEED)
+    voice.render_until(1.0)
+    voice.set_controls(temperature=0.7, top_p=0.9)
+    voice.render_until(2.0)
+    assert stream.seen[:4] == [(1.0, 0.95)] * 4 and stream.seen[4:] == [(0.7, 0.9)] * 4
+
+
+def test_reprime_lands_on_the_bar_line_in_the_same_stream() -> None:
+    stream = ScriptedStream(SamplingConfig())
+    voice = PianoVoice(stream, SEED)
+    voice.render_until(2.0)
+    voice.reprime([NoteEvent(0.0, 72, 100, 1.0)], 4.0)
+    notes = voice.render_until(6.0)
+    assert stream.primes == 2  # primed again into the same stream, never rebuilt
+    assert [n.pitch for n in notes if n.onset_beats < 4.0] == [61] * 4
+    assert [(n.onset_beats, n.pitch) for n in notes if n.onset_beats >= 4.0] == [(4.0, 62), (4.5, 62), (5.0, 62), (5.5, 62)]
+
+
+def test_phrase_to_midi_keeps_onsets_and_lengths() -> None:
+    midi = phrase_to_midi([NoteEvent(0.0, 60, 90, 1.0), NoteEvent(0.5, 64, 90, 1.0)])
+    messages = [(m.type, m.note, m.time) for m in midi.tracks[0]]
+    assert messages == [("note_on", 60, 0), ("note_on", 64, 240), ("note_off", 60, 240), ("note_off", 64, 240)]
+
+
+needs_stream = pytest.mark.skipif(importlib.util.find_spec("models.piano_stream") is None,
+                                  reason="models.piano_stream (the piano model's streaming API) is not there yet")
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Decode on one BLAS thread, as shows do (engine.show), restoring the setting afterwards."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@needs_stream
+def test_the_tiny_random_model_plays_a_show_with_controls_and_a_reseed(one_torch_thread: None) -> None:
+    from models.checkpoint import PianoBundle
+    from models.piano_stream import PianoStream
+
+    stream = PianoStream(PianoBundle.random(preset="tiny"), seed=0)
+    voice = PianoVoice(stream, SEED)
+    sink = MemorySink()
+    config = EngineConfig(bpm=120.0, lookahead_bars=0.5, render_chunk_beats=0.5)
+    engine = Engine([voice], [sink], config, now=VirtualClock())
+    commands = {1.0: SetSampling(temperature=0.8), 2.0: Reseed(SEED)}
+
+    def operator(now: float) -> None:
+        for at in [t for t in commands if now >= t]:
+            engine.submit(commands.pop(at))
+
+    report = engine.run_offline(5.0, on_tick=operator)
+    assert report.voice_failures == [] and report.counts.underruns == 0
+    assert voice.tokens > 0 and stream.sampling.temperature == 0.8
+    assert note_ons(sink.events), "the random model should still play notes"
+    assert_no_hanging_notes(sink.events)

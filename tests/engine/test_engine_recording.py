@@ -1,0 +1,119 @@
+"""Recording: the journal, the MIDI file (type 1 and 0), recovery, and FluidSynth rendering to WAV."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+from engine_helpers import eighths, note_ons
+
+from engine.clock import VirtualClock
+from engine.control import SetTempo
+from engine.engine import Engine, EngineConfig
+from engine.journal import JournalError, read_journal
+from engine.sinks.base import MemorySink
+from engine.sinks.recorder import RecorderSink, journal_path_for, recover
+from engine.sinks.wav import WavSink
+from engine.synth import Synth, SynthError
+
+
+def play(sinks: list, seconds: float, voices: list | None = None, **config: object) -> Engine:
+    engine = Engine(voices or [eighths()], sinks, EngineConfig(**config), now=VirtualClock())
+    engine.run_offline(seconds)
+    return engine
+
+
+def midi_notes(midi: mido.MidiFile) -> list[tuple[int, int]]:
+    """(absolute tick, pitch) of every note-on, across tracks."""
+    notes = []
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "note_on" and message.velocity > 0:
+                notes.append((tick, message.note))
+    return sorted(notes)
+
+
+def test_recording_writes_a_track_per_voice_with_tempo_changes(tmp_path: Path) -> None:
+    out = tmp_path / "set.mid"
+    memory = MemorySink()
+    engine = Engine([eighths("a", 0), eighths("b", 1, pitch=40)], [RecorderSink(out), memory],
+                    EngineConfig(bpm=120.0), now=VirtualClock())
+    engine.cue(SetTempo(90.0), 4.0)
+    engine.run_offline(6.0)
+    midi = mido.MidiFile(out)
+    assert midi.type == 1 and [t.name for t in midi.tracks] == ["tempo", "a", "b"]
+    assert [m.tempo for m in midi.tracks[0] if m.type == "set_tempo"] == [500000, mido.bpm2tempo(90)]
+    assert len(midi_notes(midi)) == len(note_ons(memory.events))
+    assert midi_notes(midi)[:2] == [(0, 40), (0, 60)]
+    assert midi.length == pytest.approx(6.0, abs=0.01)
+    assert journal_path_for(out).is_file()
+
+
+def test_type_0_on_request(tmp_path: Path) -> None:
+    out = tmp_path / "set.mid"
+    play([RecorderSink(out, midi_type=0)], 3.0)
+    midi = mido.MidiFile(out)
+    assert midi.type == 0 and len(midi.tracks) == 1 and len(midi_notes(midi)) == 12
+
+
+def test_recover_rebuilds_the_file_and_skips_a_truncated_last_line(tmp_path: Path) -> None:
+    out = tmp_path / "set.mid"
+    play([RecorderSink(out)], 3.0)
+    journal = journal_path_for(out)
+    lines = journal.read_text().splitlines()
+    cut = "\n".join(lines[:20]) + "\n" + lines[20][:17]  # killed in the middle of writing line 21
+    journal.write_text(cut)
+    header, events = read_journal(journal)
+    assert len(events) == 19 and header.midi_type == 1
+    count = recover(journal, tmp_path / "recovered.mid")
+    recovered = mido.MidiFile(tmp_path / "recovered.mid")
+    assert count == 19
+    ons = sum(1 for t in recovered.tracks for m in t if m.type == "note_on" and m.velocity > 0)
+    offs = sum(1 for t in recovered.tracks for m in t if m.type == "note_off")
+    assert ons == offs  # a note left sounding by the crash is ended
+
+
+def test_recover_reports_a_corrupt_journal_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.journal"
+    bad.write_text("not json\n")
+    with pytest.raises(JournalError, match="not an encore journal"):
+        recover(bad, tmp_path / "x.mid")
+    with pytest.raises(JournalError, match="cannot read"):
+        recover(tmp_path / "missing.journal", tmp_path / "x.mid")
+
+
+def window_rms(samples: np.ndarray, rate: int, start: float, end: float) -> float:
+    window = samples[int(start * rate):int(end * rate)].astype(np.float64)
+    return float(np.sqrt(np.mean(window**2)))
+
+
+def test_wav_has_the_show_length_and_sound_where_notes_sound(tmp_path: Path) -> None:
+    out = tmp_path / "set.wav"
+    play([WavSink(out, tail_s=0.5)], 4.0, bpm=120.0)
+    with wave.open(str(out)) as wav:
+        rate, frames = wav.getframerate(), wav.getnframes()
+        assert wav.getnchannels() == 2 and wav.getsampwidth() == 2
+        samples = np.frombuffer(wav.readframes(frames), dtype=np.int16).reshape(-1, 2)
+    assert frames / rate == pytest.approx(4.5, abs=0.01)
+    for second in range(4):
+        assert window_rms(samples, rate, second + 0.05, second + 0.2) > 200, f"silent at {second} s"
+    assert window_rms(samples, rate, 4.4, 4.5) < window_rms(samples, rate, 1.0, 1.5) / 10  # released
+
+
+def test_silence_is_silent(tmp_path: Path) -> None:
+    out = tmp_path / "silence.wav"
+    sink = WavSink(out, tail_s=1.0)
+    sink.close()
+    with wave.open(str(out)) as wav:
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    assert len(samples) == 2 * 44100 and np.abs(samples).max() <= 2  # FluidSynth dithers by one LSB
+
+
+def test_a_missing_soundfont_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(SynthError, match="not an existing"):
+        Synth(tmp_path / "nope.sf2")

@@ -1,0 +1,72 @@
+"""Setlists: the shipped demo loads; every mistake is one line naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.setlist import SetlistError, load_setlist
+from models.errors import EncoreError, SeedError
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "set.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_demo_setlist_loads_and_lasts_under_a_minute() -> None:
+    setlist = load_setlist(REPO / "setlists" / "demo.toml")
+    assert setlist.piano is not None and setlist.seed_path(setlist.songs[0]) == SEED
+    assert 30 <= setlist.seconds() <= 60
+
+
+def test_songs_follow_each_other_on_bar_lines(tmp_path: Path) -> None:
+    setlist = load_setlist(write(tmp_path, '[show]\ntime_signature = "3/4"\n[click]\n'
+                                           "[[songs]]\nbars = 2\ntempo = 60\n[[songs]]\nbars = 4\ntempo = 120\n"))
+    assert setlist.song_starts() == [0.0, 6.0]
+    assert setlist.seconds() == 6.0 + 6.0
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("[click]\n[[songs]]\nbars = 2\ntempo = 1000\n", "songs[0].tempo"),
+        ("[click]\n[[songs]]\nbars = 0\n", "songs[0].bars"),
+        ("[click]\n[[songs]]\nbars = 2\ntemperature = 'hot'\n", "songs[0].temperature"),
+        ("[click]\n[[songs]]\nbars = 2\ncolour = 1\n", "songs[0].colour"),
+        ("[click]\n[[songs]]\n", "songs[0].bars"),
+        ('[show]\ntime_signature = "4/3"\n[click]\n[[songs]]\nbars = 1\n', "show.time_signature"),
+        ("[click]\nchannel = 16\n[[songs]]\nbars = 1\n", "click.channel"),
+        ("[piano]\n[[songs]]\nbars = 1\n", "songs[0].seed"),
+        ("[[songs]]\nbars = 1\n", "piano"),
+        ("[click]\n", "songs"),
+        ("[click]\n[[songs]]\nbars = 1\n[extra]\n", "unknown field 'extra'"),
+    ],
+)
+def test_a_bad_setlist_is_one_line_naming_the_field(tmp_path: Path, text: str, field: str) -> None:
+    with pytest.raises(SetlistError) as raised:
+        load_setlist(write(tmp_path, text))
+    message = str(raised.value)
+    assert field in message and "\n" not in message
+
+
+def test_invalid_toml_and_missing_files_are_setlist_errors(tmp_path: Path) -> None:
+    with pytest.raises(SetlistError, match="not valid TOML"):
+        load_setlist(write(tmp_path, "songs = [\n"))
+    with pytest.raises(SetlistError, match="cannot read"):
+        load_setlist(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(("content", "problem"), [(None, "does not exist"), (b"MThd garbage", "not a readable"),
+                                                 (b"", "not a readable")])
+def test_a_bad_seed_is_a_seed_error(tmp_path: Path, content: bytes | None, problem: str) -> None:
+    if content is not None:
+        (tmp_path / "seed.mid").write_bytes(content)
+    with pytest.raises(SeedError, match=problem) as raised:
+        load_setlist(write(tmp_path, '[piano]\n[[songs]]\nbars = 1\nseed = "seed.mid"\n'))
+    assert isinstance(raised.value, EncoreError)
