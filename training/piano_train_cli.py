@@ -26,6 +26,9 @@ def add_train_piano_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--save-every", type=int, default=100)
     parser.add_argument("--time-budget-minutes", type=float, default=None, help="stop (and export) after this long")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--final-eval-windows", type=int, default=512, help="held-out windows for the final losses")
+    parser.add_argument("--export-only", action="store_true",
+                        help="do not train: evaluate and export the run's latest saved state")
     parser.add_argument("--publish", type=Path, default=None,
                         help="copy the exported fp16 checkpoint here (e.g. models/checkpoints/piano-default)")
     parser.set_defaults(handler=run_train_piano)
@@ -44,8 +47,10 @@ def run_train_piano(args: argparse.Namespace) -> int:
         cache_dir=prep.cache_dir, out_dir=out, preset=args.preset, steps=args.steps, batch_size=args.batch_size,
         crop=args.crop, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
         save_every=args.save_every, time_budget_minutes=args.time_budget_minutes, threads=args.threads,
+        final_eval_windows=args.final_eval_windows,
     )
-    metrics = Trainer(config).train()
+    trainer = Trainer(config)
+    metrics = trainer.finish() if args.export_only else trainer.train()
     if metrics:
         print(" ".join(f"{key}={value}" for key, value in metrics.items()))
         if args.publish:

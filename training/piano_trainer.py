@@ -39,6 +39,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     eval_every: int = 100
     eval_windows: int = 64
+    final_eval_windows: int = 512
     save_every: int = 100
     seed: int = 0
     time_budget_minutes: float | None = None
@@ -197,8 +198,8 @@ class Trainer:
         metrics = {
             "steps": self.step,
             "wall_minutes": round(self.wall_seconds / 60, 1),
-            "validation_loss": held_out_loss(self.model, evaluation_windows(val_tokens, val_offsets, config.crop, self.pad_id, 512), self.pad_id, self.device),
-            "test_loss": held_out_loss(self.model, evaluation_windows(test_tokens, test_offsets, config.crop, self.pad_id, 512), self.pad_id, self.device),
+            "validation_loss": held_out_loss(self.model, evaluation_windows(val_tokens, val_offsets, config.crop, self.pad_id, config.final_eval_windows), self.pad_id, self.device),
+            "test_loss": held_out_loss(self.model, evaluation_windows(test_tokens, test_offsets, config.crop, self.pad_id, config.final_eval_windows), self.pad_id, self.device),
             "unigram_test_loss": unigram_loss(self.sampler.tokens, test_tokens, len(self.tokenizer), self.pad_id),
             "train_tokens_seen": self.step * config.batch_size * config.crop * self.world,
         }
