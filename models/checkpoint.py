@@ -58,10 +58,12 @@ def save_piano(folder: Path, model: Phi3, tokenizer: REMI, card: str) -> Path:
 
 
 def load_piano(folder: Path | None = None, device: str | torch.device = "cpu",
-               dtype: torch.dtype | None = None) -> PianoBundle:
-    """Load a checkpoint folder (default: the shipped `piano-default`) onto `device`.
+               dtype: torch.dtype | None = None, int8: bool = False) -> PianoBundle:
+    """Load a checkpoint folder (default: the shipped `piano-default`) onto `device`, ready to decode.
 
-    Weights are float32 on CPU and bfloat16 on CUDA unless `dtype` says otherwise.
+    Weights are float32 on CPU and bfloat16 on CUDA unless `dtype` says otherwise. `int8=True`
+    (CPU only) quantizes the transformer blocks' Linear layers to int8 with dynamic activation
+    quantization; see BENCHMARKS.md for its speed and held-out loss.
     """
     folder = Path(folder or DEFAULT_PIANO)
     if not (folder / "model.safetensors").is_file():
@@ -76,4 +78,8 @@ def load_piano(folder: Path | None = None, device: str | torch.device = "cpu",
     dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
     model = model.to(device=device, dtype=dtype).eval()
     model.rotary.cos, model.rotary.sin = model.rotary.cos.float(), model.rotary.sin.float()
-    return PianoBundle(model, load_tokenizer(folder), folder)
+    if int8:
+        if device.type != "cpu":
+            raise CheckpointError("int8 weights are for the CPU only")
+        model.model.layers = torch.ao.quantization.quantize_dynamic(model.model.layers, {torch.nn.Linear}, dtype=torch.qint8)
+    return PianoBundle(model.freeze_for_inference(), load_tokenizer(folder), folder)

@@ -16,10 +16,14 @@ from typing import Protocol
 import torch
 
 
+Positions = torch.Tensor | slice
+"""Rotary positions: an index tensor, or a slice when they are contiguous (a cheap view of the tables)."""
+
+
 class RotaryLike(Protocol):
     """What the cache needs from the model's rotary embedding."""
 
-    def rotate(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor: ...
+    def rotate(self, x: torch.Tensor, positions: Positions) -> torch.Tensor: ...
 
 
 class KVCache:
@@ -64,7 +68,7 @@ class KVCache:
         """Forget every cached token."""
         self.length = self.start = self.tokens_seen = self.rolls = 0
 
-    def reserve(self, count: int) -> torch.Tensor:
+    def reserve(self, count: int) -> slice:
         """Make room for `count` new tokens, rolling if needed, and return their slots (positions)."""
         if count > self.capacity:
             raise ValueError(f"cannot add {count} tokens at once to a cache of capacity {self.capacity}")
@@ -74,13 +78,13 @@ class KVCache:
         self.start = self.length
         self.length += count
         self.tokens_seen += count
-        return torch.arange(self.start, self.length, device=self.device)
+        return slice(self.start, self.length)
 
     def _roll(self, evict: int) -> None:
         """Drop `evict` tokens after the sink and re-rotate the kept keys at their new slots."""
         sink, end = self.sink_tokens, self.length
         kept_end = end - evict
-        positions = torch.arange(sink, kept_end, device=self.device)
+        positions = slice(sink, kept_end)
         for layer in range(len(self.v)):
             self.k_raw[layer][:, :, sink:kept_end] = self.k_raw[layer][:, :, sink + evict : end].clone()
             self.v[layer][:, :, sink:kept_end] = self.v[layer][:, :, sink + evict : end].clone()

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.kv_cache import KVCache
+from models.kv_cache import KVCache, Positions
 
 
 @dataclass
@@ -102,8 +102,8 @@ class Rotary(nn.Module):
             cos, sin = rotary_tables(self.dim, self.theta, max_positions)
             self.cos, self.sin = cos.to(self.cos.device), sin.to(self.sin.device)
 
-    def rotate(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """Rotate `x` (..., T, head_dim) at integer `positions` (T,)."""
+    def rotate(self, x: torch.Tensor, positions: Positions) -> torch.Tensor:
+        """Rotate `x` (..., T, head_dim) at `positions`: a (T,) index tensor or a slice of positions."""
         cos = self.cos[positions].to(x.dtype)
         sin = self.sin[positions].to(x.dtype)
         rotated, passed = x[..., : self.dim], x[..., self.dim :]
@@ -111,6 +111,14 @@ class Rotary(nn.Module):
         turned = torch.cat([-rotated[..., half:], rotated[..., :half]], dim=-1)
         out = rotated * cos + turned * sin
         return torch.cat([out, passed], dim=-1) if passed.shape[-1] else out
+
+
+def project(linear: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """`linear(x)`, or `x @ weight_t` when the layer was frozen for inference (a faster GEMV on CPU)."""
+    weight_t = getattr(linear, "weight_t", None)
+    if weight_t is None or torch.is_grad_enabled():
+        return linear(x)
+    return x @ weight_t
 
 
 class Attention(nn.Module):
@@ -128,14 +136,14 @@ class Attention(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        positions: torch.Tensor,
+        positions: Positions,
         rotary: Rotary,
         cache: KVCache | None,
         layer: int,
     ) -> torch.Tensor:
         batch, length, _ = x.shape
         config = self.config
-        q, k, v = self.qkv_proj(x).split([self.q_size, self.kv_size, self.kv_size], dim=-1)
+        q, k, v = project(self.qkv_proj, x).split([self.q_size, self.kv_size, self.kv_size], dim=-1)
         q = q.view(batch, length, config.num_heads, config.head_dim).transpose(1, 2)
         k = k.view(batch, length, config.num_kv_heads, config.head_dim).transpose(1, 2)
         v = v.view(batch, length, config.num_kv_heads, config.head_dim).transpose(1, 2)
@@ -150,7 +158,7 @@ class Attention(nn.Module):
             repeat = config.num_heads // config.num_kv_heads
             k_rot, v = k_rot.repeat_interleave(repeat, dim=1), v.repeat_interleave(repeat, dim=1)
         out = F.scaled_dot_product_attention(q, k_rot, v, attn_mask=mask, is_causal=causal and length > 1)
-        return self.o_proj(out.transpose(1, 2).reshape(batch, length, self.q_size))
+        return project(self.o_proj, out.transpose(1, 2).reshape(batch, length, self.q_size))
 
 
 class MLP(nn.Module):
@@ -162,8 +170,8 @@ class MLP(nn.Module):
         self.down_proj = nn.Linear(config.intermediate_size, config.hidden_size, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
-        return self.down_proj(up * F.silu(gate))
+        gate, up = project(self.gate_up_proj, x).chunk(2, dim=-1)
+        return project(self.down_proj, up * F.silu(gate))
 
 
 class Block(nn.Module):
@@ -229,7 +237,7 @@ class Phi3(nn.Module):
         )
         return self.cache
 
-    def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None,
+    def forward(self, tokens: torch.Tensor, positions: Positions | None = None,
                 use_cache: bool = False) -> torch.Tensor:
         """Logits (B, T, vocab) for `tokens` (B, T).
 
@@ -238,8 +246,18 @@ class Phi3(nn.Module):
         """
         cache = self.cache if use_cache else None
         if positions is None:
-            positions = torch.arange(tokens.shape[1], device=tokens.device)
+            positions = slice(0, tokens.shape[1])
         x = self.model.embed_tokens(tokens)
         for index, block in enumerate(self.model.layers):
             x = block(x, positions, self.rotary, cache, index)
-        return self.lm_head(self.model.norm(x))
+        return project(self.lm_head, self.model.norm(x))
+
+    def freeze_for_inference(self) -> Phi3:
+        """Keep a transposed copy of every float Linear weight for grad-free decoding; returns self.
+
+        Call it after the last `.to()`; training (grad enabled) always uses the weights themselves.
+        """
+        for module in self.modules():
+            if type(module) is nn.Linear:
+                module.weight_t = module.weight.detach().t().contiguous()
+        return self

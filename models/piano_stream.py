@@ -20,6 +20,8 @@ from models.notes import NoteEvent
 from models.sampling import SamplingConfig, sample_next
 from models.streaming_decoder import StreamingDecoder, TokenTable
 
+RECENT_PITCHES = 128
+
 
 def seed_token_ids(bundle: PianoBundle, path: Path) -> list[int]:
     """REMI+ ids of a seed MIDI file (all pitched tracks merged into one piano part).
@@ -60,7 +62,7 @@ class PianoStream:
         self.decoders = [StreamingDecoder(table) for _ in range(batch_size)]
         self.cache = self.model.setup_caches(batch_size)
         self.max_prime_tokens = max_prime_tokens or (self.cache.capacity * 3) // 4
-        self.recent = torch.full((batch_size, 0), 0, dtype=torch.long, device=device)
+        self.recent = torch.full((batch_size, RECENT_PITCHES), vocab["PAD_None"], dtype=torch.long, device=device)
         self.logits: torch.Tensor | None = None
         self.tokens_generated = 0
 
@@ -99,8 +101,9 @@ class PianoStream:
         """Sample one token per stream; return the notes each token completed."""
         if self.logits is None:
             self.prime([])
+        window = min(self.sampling.repetition_window, RECENT_PITCHES)
         tokens = sample_next(self.logits, self.sampling, self.generator, self.grammar.allowed(),
-                             self.recent[:, -self.sampling.repetition_window:] if self.sampling.repetition_window else None)
+                             self.recent[:, RECENT_PITCHES - window:] if window else None)
         self.grammar.advance(tokens)
         self._remember_pitches(tokens)
         self.logits = decode_step(self.model, tokens)
@@ -122,10 +125,10 @@ class PianoStream:
         return notes
 
     def _remember_pitches(self, tokens: torch.Tensor) -> None:
-        """Keep the last sampled Pitch tokens of each stream for the repetition penalty."""
-        window = max(self.sampling.repetition_window, 1)
-        if bool(self.is_pitch[tokens].all()):
-            self.recent = torch.cat([self.recent, tokens[:, None]], dim=1)[:, -window:]
+        """Keep the last `RECENT_PITCHES` sampled Pitch tokens of each stream for the repetition penalty."""
+        pitched = self.is_pitch[tokens]
+        shifted = torch.cat([self.recent[:, 1:], tokens[:, None]], dim=1)
+        self.recent = torch.where(pitched[:, None], shifted, self.recent)
 
 
 def _tail_start(ids: list[int], bar: int, limit: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -15,8 +16,9 @@ class SamplingConfig:
         temperature: Softmax temperature; 0 means greedy.
         top_p: Nucleus size (1.0 keeps every token).
         min_p: Drop tokens whose probability is below `min_p` times the top token's.
-        repetition_penalty: Divide positive logits (multiply negative ones) of recently sampled tokens.
-        repetition_window: How many recent tokens the penalty looks at.
+        repetition_penalty: Divide the probability of each recently sampled token by this (before
+            renormalizing); 1 turns it off.
+        repetition_window: How many recently sampled Pitch tokens the penalty looks at.
     """
 
     temperature: float = 1.0
@@ -33,12 +35,14 @@ class SamplingConfig:
 
 
 def apply_repetition_penalty(logits: torch.Tensor, recent: torch.Tensor | None, penalty: float) -> torch.Tensor:
-    """Penalize the tokens in `recent` (B, W) for each row of `logits` (B, V), CTRL-style."""
+    """Lower the logits of the tokens in `recent` (B, W) by log(penalty), once per token, per row.
+
+    Unlike CTRL's divide-or-multiply rule, this is the same odds change whatever the logit's sign.
+    """
     if recent is None or penalty == 1.0 or recent.numel() == 0:
         return logits
-    picked = logits.gather(1, recent)
-    picked = torch.where(picked > 0, picked / penalty, picked * penalty)
-    return logits.scatter(1, recent, picked)
+    seen = torch.zeros_like(logits, dtype=torch.bool).scatter_(1, recent, True)
+    return logits - seen * math.log(penalty)
 
 
 def filter_logits(logits: torch.Tensor, config: SamplingConfig) -> torch.Tensor:

@@ -16,7 +16,8 @@ def save_loss_curves(history: dict[str, list[tuple[int, float]]], path: Path, ti
     for name, points in history.items():
         if points:
             steps, losses = zip(*points, strict=True)
-            axis.plot(steps, losses, label=name, linewidth=1 if name == "train" else 2)
+            axis.plot(steps, losses, label=name, linewidth=1 if name == "train" else 2,
+                      marker=None if name == "train" else "o")
     axis.set_xlabel("step")
     axis.set_ylabel("loss per token (nats)")
     axis.set_title(title)

@@ -84,3 +84,25 @@ def test_bad_seed_is_a_seed_error(bundle: PianoBundle, tmp_path: Path) -> None:
     corrupt.write_bytes(b"MThd\x00\x00\x00\x06garbage")
     with pytest.raises(SeedError):
         PianoStream(bundle).prime_midi(corrupt)
+
+
+def repeats_within(pitches: list[int], window: int) -> int:
+    """How many pitch tokens repeat one of the `window - 1` pitches before them."""
+    return sum(pitches[i] in pitches[max(0, i - window + 1) : i] for i in range(len(pitches)))
+
+
+def test_repetition_penalty_is_per_stream_and_over_pitches(bundle: PianoBundle) -> None:
+    """A strong penalty over the last 8 pitches makes every stream repeat pitches far less often."""
+    counts = []
+    for penalty in (1.0, 1e9):
+        stream = PianoStream(bundle, SamplingConfig(repetition_penalty=penalty, repetition_window=8), seed=4,
+                             batch_size=3)
+        stream.prime_midi(FIXTURES / "pop909" / "001.mid")
+        for _ in range(400):
+            stream.step_batch()
+        pitch_ids = set(stream.is_pitch.nonzero().flatten().tolist())
+        rows = [[token for token in row if token in pitch_ids] for row in stream.recent.tolist()]
+        assert all(len(row) >= 32 for row in rows)
+        counts.append([repeats_within(row, 8) for row in rows])
+    plain, penalized = counts
+    assert all(p * 3 <= max(q, 1) for p, q in zip(penalized, plain, strict=True)), counts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -34,10 +36,10 @@ def test_min_p_drops_tokens_far_below_the_top() -> None:
     assert kept.tolist() == [[True, True, True, False]]
 
 
-def test_repetition_penalty_lowers_recent_tokens() -> None:
-    logits = torch.tensor([[2.0, -1.0, 1.0]])
-    out = apply_repetition_penalty(logits, torch.tensor([[0, 1]]), 2.0)
-    assert out.tolist() == [[1.0, -2.0, 1.0]]
+def test_repetition_penalty_divides_recent_odds() -> None:
+    logits = torch.tensor([[2.0, -1.0, 1.0], [0.0, 0.0, 0.0]])
+    out = apply_repetition_penalty(logits, torch.tensor([[0, 1, 0], [2, 2, 2]]), 4.0)
+    torch.testing.assert_close(out - logits, -torch.tensor([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) * math.log(4.0))
 
 
 def test_seeded_generator_reproduces_draws() -> None:

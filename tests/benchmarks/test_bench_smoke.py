@@ -1,0 +1,86 @@
+"""Smoke test of the benchmark code: tiny counts on the tiny model, rows well formed. Speed is never
+asserted here; `make bench` measures it."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # `benchmarks` is not an installed package; `python -m pytest` finds it anyway
+    sys.path.insert(0, str(REPO))
+
+from benchmarks import bench_piano, machine, run_all  # noqa: E402
+from models.checkpoint import PianoBundle  # noqa: E402
+
+ROW_KEYS = {"name", "median", "unit", "ratio", "note"}
+
+
+@pytest.fixture(scope="module")
+def piano_rows() -> list[dict]:
+    return bench_piano.run(quick=True, bundle=PianoBundle.random("tiny"))
+
+
+def test_piano_rows_are_well_formed(piano_rows: list[dict]) -> None:
+    names = [row["name"] for row in piano_rows]
+    assert len(names) == len(set(names))
+    for row in piano_rows:
+        assert set(row) == ROW_KEYS, row
+        assert isinstance(row["unit"], str) and row["unit"]
+        assert isinstance(row["note"], str)
+        if row["median"] is None:
+            assert row["note"].startswith("skipped"), row
+            continue
+        assert math.isfinite(row["median"]) and row["median"] > 0, row
+        assert row["ratio"] is None or (math.isfinite(row["ratio"]) and row["ratio"] > 0), row
+
+
+@pytest.mark.parametrize("threads", ["1 thread", "2 threads"])
+@pytest.mark.parametrize("stem", [
+    "memory read bandwidth", "fp32 weight-read floor, B=1", "decode cached, B=1", "decode cached, B=8",
+    "decode cached, B=32", "decode recompute, B=1", "decode recompute, B=32", "prefill 32 tokens, B=1",
+    "generate ours, B=1", "generate ours, B=32", "stream step, B=1", "int8 decode, B=1",
+])
+def test_piano_rows_cover_every_measurement(piano_rows: list[dict], stem: str, threads: str) -> None:
+    assert f"{stem}, {threads}" in {row["name"] for row in piano_rows}
+
+
+def test_held_out_loss_rows(piano_rows: list[dict]) -> None:
+    losses = {row["name"]: row for row in piano_rows if row["name"].startswith("held-out loss")}
+    assert "held-out loss fp32" in losses
+    assert losses["held-out loss fp32"]["unit"] == "nats/token"
+
+
+def test_machine_facts() -> None:
+    facts = machine.finish(machine.snapshot())
+    assert facts["cores"] >= 1 and facts["torch"] and facts["cpu"]
+    assert isinstance(facts["busy"], bool)
+
+
+def test_report_renders_rows_and_skips() -> None:
+    facts = {**machine.snapshot(), "load_start": 3.0, "load_end": 2.0, "busy": True}
+    results = [
+        {"module": "benchmarks.bench_piano", "status": "ok", "note": "", "date": facts["date"],
+         "rows": [{"name": "decode | B=1", "median": 1.23456, "unit": "ms/token", "ratio": None, "note": "n"}]},
+        {"module": "benchmarks.bench_engine", "status": "ok", "note": "",
+         "rows": [{"name": "jitter_p50", "value": 0.5, "unit": "ms", "note": ""}]},
+        {"module": "benchmarks.bench_groove", "status": "skipped", "note": "import failed: boom", "rows": []},
+    ]
+    text = run_all.render(facts, results)
+    assert "## Machine" in text and "**Warning:**" in text
+    assert "| decode \\| B=1 | 1.235 | ms/token | — | n |" in text
+    assert "| jitter_p50 | 0.5 | ms |" in text
+    assert "**skipped**: import failed: boom" in text
+
+
+def test_runner_lists_the_modules() -> None:
+    assert {"piano", "engine"} <= set(run_all.module_names())
+
+
+def test_a_module_that_fails_to_import_is_skipped_with_a_note() -> None:
+    result = run_all.run_module("no_such_benchmark", quick=True)
+    assert result["status"] == "skipped" and result["rows"] == []
+    assert "import failed" in result["note"]
