@@ -1,5 +1,5 @@
-"""Engine benchmarks: scheduling jitter while the piano decodes, JACK loopback, real-time factor,
-time to first note, control latency. `run()` returns rows for the benchmark runner.
+"""Engine benchmarks: scheduling jitter while the piano decodes, JACK loopback, real-time factor
+(piano alone, and piano plus the drum voice following it), time to first note, control latency. `run()` returns rows for the benchmark runner.
 
 The piano rows use `models.piano_stream` with the shipped checkpoint when
 `models/checkpoints/piano-default/` exists, else the tiny random model; where the stream API is
@@ -156,6 +156,33 @@ def _rtf_rows() -> list[dict]:
              "note": f"{which}, {music:.0f} s of music at {bpm:.0f} bpm in {wall:.1f} s; target >= 3x"}]
 
 
+def _rtf_band_rows() -> list[dict]:
+    """Piano plus drums following it, rendered a beat at a time in turn, as the engine asks them."""
+    piano, which = _piano_voice()
+    if piano is None:
+        return [{"name": "rtf_piano_drums", "value": None, "unit": "x", "note": f"skipped: {which}"}]
+    from engine.drum_voice import DrumPart, DrumVoice
+    from engine.note_tap import NoteTap
+    from models.groove_library import load_library
+    from models.groove_model import GrooveModel
+
+    piano.tap = NoteTap()
+    drums = DrumVoice(GrooveModel.load("factorized"), load_library(), DrumPart("follow-piano", "pop"),
+                      follow=piano.tap)
+    bpm, beats = 120.0, 64.0
+    for voice in (piano, drums):
+        voice.render(4.0)  # warm up
+    started = time.perf_counter()
+    for beat in range(5, 5 + int(beats)):
+        for voice in (piano, drums):
+            while voice.position_beats < beat:  # a render may return early (token cap per render)
+                voice.render(float(beat))
+    wall = time.perf_counter() - started
+    music = beats * 60.0 / bpm
+    return [{"name": "rtf_piano_drums", "value": round(music / wall, 2), "unit": "x",
+             "note": f"{which} + drums (groove-factorized, follow-piano), {music:.0f} s of music in {wall:.1f} s"}]
+
+
 def _first_note_rows() -> list[dict]:
     if importlib.util.find_spec("models.piano_stream") is None:
         return [{"name": "first_note_s", "value": None, "unit": "s", "note": "skipped: no models.piano_stream"}]
@@ -219,6 +246,7 @@ def run() -> list[dict]:
         lambda: _jitter_rows(None, f"switchinterval {sys.getswitchinterval() * 1000:.0f} ms"),
         _jack_rows,
         _rtf_rows,
+        _rtf_band_rows,
         _first_note_rows,
         _control_latency_rows,
         _offline_hour_row,

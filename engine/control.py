@@ -9,6 +9,7 @@ two renders, and a voice reads new controls between two tokens. When each takes 
 | `SetSampling` | at the voice's next token (sounds after the lookahead)         |
 | `Mute`/`Solo` | at the next note-on sent                                       |
 | `Reseed`      | at the first bar line at or after what the voice has rendered  |
+| `SetGroove`   | at the drum voice's next two-bar window rendered (sounds after the lookahead) |
 | `Stop`        | now: sounding notes are released, the show ends                |
 | `Panic`       | now: queued events are dropped, sounding notes released, the show goes on |
 """
@@ -16,7 +17,7 @@ two renders, and a voice reads new controls between two tokens. When each takes 
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .voice import Seed
@@ -63,6 +64,23 @@ class Reseed:
 
 
 @dataclass(frozen=True)
+class SetGroove:
+    """Switch what a drum voice plays (`engine.drum_voice.DrumPart`); None leaves a field as it is.
+
+    Attributes:
+        mode: `library`, `pattern` or `follow-piano`.
+        groove: A library groove name (`funk-102`) or style (`funk`).
+        pattern: Drum name to the 16th steps (0-31) it strikes, for `pattern` mode.
+        voice: The drum voice.
+    """
+
+    mode: str | None = None
+    groove: str | None = None
+    pattern: Mapping[str, Sequence[int]] | None = None
+    voice: str = "drums"
+
+
+@dataclass(frozen=True)
 class Stop:
     """End the show."""
 
@@ -72,7 +90,7 @@ class Panic:
     """Silence everything now and keep playing what is generated next."""
 
 
-Command = SetTempo | SetSampling | Mute | Solo | Reseed | Stop | Panic
+Command = SetTempo | SetSampling | Mute | Solo | Reseed | SetGroove | Stop | Panic
 
 
 @dataclass(frozen=True)

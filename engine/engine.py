@@ -19,7 +19,20 @@ from dataclasses import dataclass, field
 from models.notes import NoteEvent
 
 from .clock import MusicalClock, VirtualClock, seconds_to_beats
-from .control import Command, CommandInbox, Mute, Panic, Reseed, SetSampling, SetTempo, Solo, Stop, Submitted
+from .control import (
+    Command,
+    CommandInbox,
+    Mute,
+    Panic,
+    Reseed,
+    SetGroove,
+    SetSampling,
+    SetTempo,
+    Solo,
+    Stop,
+    Submitted,
+)
+from .drum_voice import DrumVoice
 from .event_queue import EventQueue
 from .midi import TEMPO_TRACK, MidiEvent, program_change, set_tempo
 from .report import ControlLatency, ShowReport
@@ -163,7 +176,7 @@ class Engine:
         self._started = self._now()
         try:
             prerolled = await asyncio.gather(
-                *(self._guarded(loop.run_in_executor(executors[v.name], v.render_until, self.config.preroll_beats), v)
+                *(self._guarded(loop.run_in_executor(executors[v.name], v.render, self.config.preroll_beats), v)
                   for v in self.voices.values())
             )
             self._open(self._now() + self.config.start_delay_s)
@@ -233,7 +246,7 @@ class Engine:
             if target is None:
                 await asyncio.sleep(self.config.tick_s)
                 continue
-            notes = await self._guarded(loop.run_in_executor(executor, voice.render_until, target), voice)
+            notes = await self._guarded(loop.run_in_executor(executor, voice.render, target), voice)
             if notes is not None and not self._stopped:
                 self._schedule(voice, notes)
 
@@ -246,7 +259,7 @@ class Engine:
 
     def _render_guarded(self, voice: Voice, beat: float) -> list[NoteEvent]:
         try:
-            return voice.render_until(beat)
+            return voice.render(beat)
         except Exception as error:  # a failing voice is stopped; the show goes on
             self._fail(voice, error)
             return []
@@ -307,6 +320,12 @@ class Engine:
                 beat = at_beat if at_beat is not None else self.clock.next_bar_line(voice.position_beats)
                 voice.reprime(seed, beat)
                 self._marks.append(_LatencyMark(item, voice.name, beat))
+            case SetGroove(voice=name, mode=mode, groove=groove, pattern=pattern):
+                drums = self.voices[name]
+                if not isinstance(drums, DrumVoice):
+                    raise ValueError(f"voice {name} is not a drum voice")
+                drums.set_part(mode, groove, pattern)
+                self._marks.append(_LatencyMark(item, drums.name, drums.position_beats))
             case Stop():
                 self._stopped = True
             case Panic():

@@ -6,6 +6,11 @@
     [piano]                          # the piano voice (optional if there is another voice)
     checkpoint = "default"           # "default", "tiny" (random weights: tests) or a folder
     [click]                          # a click track (optional)
+    [drums]                          # the groove VAE (optional; 4/4 only)
+    checkpoint = "factorized"        # a shipped groove model (baseline, factorized, aux, aux11) or a folder
+    mode = "follow-piano"            # "library", "pattern" or "follow-piano"
+    groove = "funk"                  # a library groove name (funk-102) or a style
+    channel = 10                     # every channel counts 1-16, as General MIDI does (10: drums)
     [[songs]]                        # played in order; each starts on a bar line
     seed = "seeds/pop909_003.mid"    # relative to the setlist
     tempo = 100
@@ -29,6 +34,7 @@ import mido
 from models.errors import EncoreError, SeedError
 
 from .clock import bar_beats, beats_to_seconds, parse_time_signature
+from .drum_voice import DEFAULT_GROOVE, DrumPart
 
 
 class SetlistError(EncoreError):
@@ -51,27 +57,34 @@ class ShowSettings:
             raise ValueError("lookahead_bars: must be in (0, 8]")
 
 
+PIANO_WEIGHTS = ("auto", "fp32", "int8")
+"""`auto`: int8 on the CPU (BENCHMARKS.md: faster, same held-out loss), bf16 on CUDA."""
+
+
 @dataclass(frozen=True)
 class PianoSettings:
     """The piano voice."""
 
     checkpoint: str = "default"
-    channel: int = 0
+    channel: int = 1
     program: int = 0
     sampling_seed: int = 0
     torch_threads: int = 1
+    weights: str = "auto"
 
     def __post_init__(self) -> None:
         _check_midi_numbers(self.channel, self.program)
         if self.torch_threads < 1:
             raise ValueError("torch_threads: must be at least 1")
+        if self.weights not in PIANO_WEIGHTS:
+            raise ValueError(f"weights: must be one of {', '.join(PIANO_WEIGHTS)}")
 
 
 @dataclass(frozen=True)
 class ClickSettings:
     """A click track (metronome) voice."""
 
-    channel: int = 9
+    channel: int = 10
     program: int = 0
     step_beats: float = 1.0
 
@@ -79,6 +92,34 @@ class ClickSettings:
         _check_midi_numbers(self.channel, self.program)
         if self.step_beats not in (0.25, 0.5, 1.0):
             raise ValueError("step_beats: must be 0.25, 0.5 or 1.0")
+
+
+@dataclass(frozen=True)
+class DrumSettings:
+    """The drum voice (`engine.drum_voice`).
+
+    `pattern` maps drum names to the 16th steps (0-31) they strike, for `mode = "pattern"`.
+    """
+
+    checkpoint: str = "factorized"
+    mode: str = "library"
+    groove: str = DEFAULT_GROOVE
+    pattern: dict = field(default_factory=dict)
+    channel: int = 10
+    program: int = 0
+    temperature: float = 1.0
+    sampling_seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_midi_numbers(self.channel, self.program)
+        if not 0 < self.temperature <= 5:
+            raise ValueError("temperature: must be in (0, 5]")
+        DrumPart(self.mode, self.groove, self.pattern)
+
+    @property
+    def part(self) -> DrumPart:
+        """What the drums play first."""
+        return DrumPart(self.mode, self.groove, self.pattern)
 
 
 @dataclass(frozen=True)
@@ -112,6 +153,7 @@ class Setlist:
     show: ShowSettings = field(default_factory=ShowSettings)
     piano: PianoSettings | None = None
     click: ClickSettings | None = None
+    drums: DrumSettings | None = None
 
     @property
     def time_signature(self) -> tuple[int, int]:
@@ -154,7 +196,7 @@ def load_setlist(path: Path) -> Setlist:
     except tomllib.TOMLDecodeError as error:
         raise SetlistError(f"setlist {path} is not valid TOML: {error}") from error
     where = str(path)
-    unknown = set(raw) - {"title", "show", "piano", "click", "songs"}
+    unknown = set(raw) - {"title", "show", "piano", "click", "drums", "songs"}
     if unknown:
         raise SetlistError(f"{where}: unknown field {sorted(unknown)[0]!r}")
     songs_raw = raw.get("songs")
@@ -167,15 +209,25 @@ def load_setlist(path: Path) -> Setlist:
         show=_build(ShowSettings, raw.get("show", {}), f"{where}: show"),
         piano=_build(PianoSettings, raw["piano"], f"{where}: piano") if "piano" in raw else None,
         click=_build(ClickSettings, raw["click"], f"{where}: click") if "click" in raw else None,
+        drums=_build(DrumSettings, raw["drums"], f"{where}: drums") if "drums" in raw else None,
     )
-    if setlist.piano is None and setlist.click is None:
-        raise SetlistError(f"{where}: piano: a setlist needs a [piano] or a [click] voice")
+    if setlist.piano is None and setlist.click is None and setlist.drums is None:
+        raise SetlistError(f"{where}: piano: a setlist needs a [piano], [click] or [drums] voice")
+    if setlist.drums is not None:
+        _check_drums(setlist, where)
     if setlist.piano is not None:
         for i, song in enumerate(setlist.songs):
             if not song.seed:
                 raise SetlistError(f"{where}: songs[{i}].seed: the piano needs a seed MIDI file")
             check_seed(setlist.seed_path(song))
     return setlist
+
+
+def _check_drums(setlist: Setlist, where: str) -> None:
+    if setlist.time_signature != (4, 4):
+        raise SetlistError(f"{where}: drums: the groove models play 4/4 only, not {setlist.show.time_signature}")
+    if setlist.drums is not None and setlist.drums.mode == "follow-piano" and setlist.piano is None:
+        raise SetlistError(f"{where}: drums.mode: follow-piano needs a [piano] voice")
 
 
 def check_seed(path: Path) -> None:
@@ -221,7 +273,8 @@ def _typed(value: Any, expected: type, where: str) -> Any:
 
 
 def _check_midi_numbers(channel: int, program: int) -> None:
-    if not 0 <= channel < 16:
-        raise ValueError("channel: must be 0-15")
+    """Channels count 1-16 in setlists, as General MIDI does (10 is the drum channel)."""
+    if not 1 <= channel <= 16:
+        raise ValueError("channel: must be 1-16 (General MIDI numbering; 10 is the drum channel)")
     if not 0 <= program < 128:
         raise ValueError("program: must be 0-127")

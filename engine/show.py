@@ -15,11 +15,13 @@ from models.errors import EncoreError
 
 from .clock import VirtualClock
 from .control import Reseed, SetSampling, SetTempo
+from .drum_voice import DrumVoice
 from .engine import Engine, EngineConfig
+from .note_tap import NoteTap
 from .pattern_voice import PatternVoice, click_pattern
 from .piano_voice import PianoVoice
 from .report import ShowReport
-from .setlist import PianoSettings, Setlist
+from .setlist import DrumSettings, PianoSettings, Setlist
 from .sinks.base import Sink
 from .voice import Voice, VoiceControls
 
@@ -67,17 +69,30 @@ class PlayOptions:
 
 
 def build_voices(setlist: Setlist) -> list[Voice]:
-    """The voices a setlist asks for, the piano primed with the first song's seed."""
+    """The voices a setlist asks for, the piano primed with the first song's seed.
+
+    With drums, the piano gets a `NoteTap` the drum voice can follow (from the start in
+    `follow-piano` mode, or after a `SetGroove` switches to it).
+
+    Raises:
+        EncoreError: if the drum model cannot be loaded or cannot play the part asked for.
+    """
     voices: list[Voice] = []
     first = setlist.songs[0]
+    piano_tap: NoteTap | None = None
     if setlist.piano is not None:
         stream = _piano_stream(setlist.piano, setlist.folder)
         controls = VoiceControls(first.temperature, first.top_p)
-        voices.append(PianoVoice(stream, setlist.seed_path(first), "piano", setlist.piano.channel,
-                                 setlist.piano.program, controls))
+        piano = PianoVoice(stream, setlist.seed_path(first), "piano", setlist.piano.channel - 1,
+                           setlist.piano.program, controls)
+        if setlist.drums is not None:
+            piano.tap = piano_tap = NoteTap()
+        voices.append(piano)
+    if setlist.drums is not None:
+        voices.append(_drum_voice(setlist.drums, setlist.folder, piano_tap, first.tempo))
     if setlist.click is not None:
         numerator = setlist.time_signature[0]
-        voices.append(PatternVoice("click", setlist.click.channel, click_pattern(numerator, setlist.click.step_beats),
+        voices.append(PatternVoice("click", setlist.click.channel - 1, click_pattern(numerator, setlist.click.step_beats),
                                    setlist.bar_beats, setlist.click.program))
     return voices
 
@@ -137,6 +152,23 @@ def play(setlist: Setlist, options: PlayOptions) -> ShowReport:
             signal.signal(sig, handler)
 
 
+def _drum_voice(settings: DrumSettings, folder: Path, follow: NoteTap | None, bpm: float) -> DrumVoice:
+    from models.groove_library import load_library
+    from models.groove_model import CHECKPOINT_DIR, GrooveModel
+
+    shipped = CHECKPOINT_DIR / f"groove-{settings.checkpoint}"
+    path = shipped if shipped.is_dir() else (folder / settings.checkpoint).resolve()
+    if not path.is_dir():
+        raise EncoreError(f"drums: no groove checkpoint {settings.checkpoint!r} (looked in {shipped} and {path})")
+    model = GrooveModel.load(path)
+    controls = VoiceControls(temperature=settings.temperature)
+    try:
+        return DrumVoice(model, load_library(), settings.part, follow, bpm, "drums", settings.channel - 1,
+                         settings.program, controls, settings.sampling_seed)
+    except ValueError as error:
+        raise EncoreError(f"drums.{error}") from error
+
+
 def _piano_stream(settings: PianoSettings, folder: Path) -> PianoStream:
     import torch
 
@@ -146,10 +178,12 @@ def _piano_stream(settings: PianoSettings, folder: Path) -> PianoStream:
     # One BLAS thread decodes a small model at batch 1 several times faster than two on a loaded
     # 2-core machine (benchmarks/bench_engine.py) and leaves a core to the sender thread.
     torch.set_num_threads(settings.torch_threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    int8 = settings.weights == "int8" or (settings.weights == "auto" and device == "cpu")
     if settings.checkpoint == TINY_CHECKPOINT:
         bundle = PianoBundle.random(preset=TINY_CHECKPOINT)
     elif settings.checkpoint == DEFAULT_CHECKPOINT:
-        bundle = load_piano(None)
+        bundle = load_piano(None, device=device, int8=int8)
     else:
-        bundle = load_piano((folder / settings.checkpoint).resolve())
+        bundle = load_piano((folder / settings.checkpoint).resolve(), device=device, int8=int8)
     return PianoStream(bundle, seed=settings.sampling_seed)

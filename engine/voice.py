@@ -4,12 +4,16 @@ A voice is driven by the engine from one worker thread of its own, so a voice ne
 its own state; the controls and a pending re-prime are set from the engine's thread and read by the
 voice between two steps of its model (an attribute swap, atomic under the GIL).
 
-To add a voice (the drum voice, for instance), subclass `Voice` and implement `render_until` and
-`position_beats`; override `reprime` if the voice can take a seed, and `close` if it holds resources:
+To add a voice, subclass `Voice` and implement `render_until` and `position_beats`; override
+`reprime` if the voice can take a seed, and `close` if it holds resources:
 
-    class DrumVoice(Voice):
+    class ArpVoice(Voice):
         def render_until(self, beat: float) -> list[NoteEvent]:
             ...  # decode until self.position_beats >= beat, reading self.controls between steps
+
+The engine calls `render` (never `render_until` directly): it renders, then publishes the notes to
+the voice's `tap` when one is set, so another voice can listen (`engine.note_tap`; the drum voice
+following the piano).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from models.notes import NoteEvent
+
+from .note_tap import NoteTap
 
 Seed = Path | Sequence[NoteEvent]
 """A seed: a MIDI file, or a phrase of notes in beats from the phrase's start."""
@@ -69,6 +75,7 @@ class Voice:
         self.program = program
         self.controls = controls or VoiceControls()
         self.pending_seed: PendingSeed | None = None
+        self.tap: NoteTap | None = None
 
     @property
     def position_beats(self) -> float:
@@ -82,6 +89,13 @@ class Voice:
         before `beat` only if they start at or after the previous `position_beats`.
         """
         raise NotImplementedError
+
+    def render(self, beat: float) -> list[NoteEvent]:
+        """What the engine calls: `render_until(beat)`, then the notes published to `tap` (if set)."""
+        notes = self.render_until(beat)
+        if self.tap is not None:
+            self.tap.publish(notes, self.position_beats)
+        return notes
 
     def set_controls(self, **changes: float) -> None:
         """Change controls (`temperature=`, `top_p=`); the voice picks them up before its next step."""

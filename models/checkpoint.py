@@ -7,6 +7,7 @@ A checkpoint folder holds everything needed to load and decode: `model.safetenso
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,5 +82,8 @@ def load_piano(folder: Path | None = None, device: str | torch.device = "cpu",
     if int8:
         if device.type != "cpu":
             raise CheckpointError("int8 weights are for the CPU only")
-        model.model.layers = torch.ao.quantization.quantize_dynamic(model.model.layers, {torch.nn.Linear}, dtype=torch.qint8)
+        with warnings.catch_warnings():  # torch 2.13 announces a future replacement of quantized tensors
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
+            model.model.layers = torch.ao.quantization.quantize_dynamic(model.model.layers, {torch.nn.Linear},
+                                                                        dtype=torch.qint8)
     return PianoBundle(model.freeze_for_inference(), load_tokenizer(folder), folder)

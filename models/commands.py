@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--random-seed", type=int, default=None, help="sampling seed, for reproducible output")
     parser.add_argument("--continuation-only", action="store_true", help="write only the generated notes")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--int8", action="store_true", help="int8 weights on the CPU (faster; see BENCHMARKS.md)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (one is fastest for a single stream on a small CPU)")
     parser.set_defaults(handler=run_generate)
 
 
@@ -45,7 +48,8 @@ def run_generate(args: argparse.Namespace) -> int:
     seed_score = read_seed(args.seed)
     bpm = args.bpm or (seed_score.tempos[0].qpm if len(seed_score.tempos) else 120.0)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    stream = PianoStream(load_piano(args.checkpoint, device=device), sampling, seed=args.random_seed)
+    torch.set_num_threads(max(1, args.threads))
+    stream = PianoStream(load_piano(args.checkpoint, device=device, int8=args.int8), sampling, seed=args.random_seed)
     seed_notes = stream.prime_midi(args.seed)
     start = stream.position_beats
     continuation = stream.generate_until(start + args.seconds * bpm / 60.0)

@@ -12,9 +12,11 @@ from .base import Sink
 
 
 def has_output_device() -> bool:
-    """Whether PortAudio sees an output device (false on servers and CI)."""
-    import sounddevice
-
+    """Whether PortAudio is installed and sees an output device (false on servers and CI)."""
+    try:
+        import sounddevice
+    except OSError:  # the PortAudio library itself is missing
+        return False
     try:
         sounddevice.query_devices(kind="output")
     except (sounddevice.PortAudioError, ValueError):

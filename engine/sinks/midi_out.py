@@ -1,10 +1,23 @@
-"""Live MIDI out through python-rtmidi (an existing port by name, or a new virtual port)."""
+"""Live MIDI out through python-rtmidi (an existing port by name, or a new virtual port).
+
+RtMidi's JACK backend does not send on `send_message`: it writes into a ring buffer that JACK's
+process callback empties into the port once per period, and the reading client takes the messages in
+that cycle or the next. Closing the port (unregistering it, closing the client) while that period is
+in flight races the teardown against it: the last messages sent (the note-offs and CC 64 / CC 123 of
+the end of a show) arrived duplicated, as copies of the message before them, or not at all. So a JACK
+port is kept open `JACK_DRAIN_S` after the last message before it is closed or reopened.
+"""
 
 from __future__ import annotations
+
+import time
 
 from ..midi import MidiEvent
 from ..midi_ports import open_output
 from .base import Sink
+
+#: Two JACK periods of 1,024 frames at 48 kHz (21 ms each), with margin.
+JACK_DRAIN_S = 0.05
 
 
 class MidiOutSink(Sink):
@@ -25,11 +38,13 @@ class MidiOutSink(Sink):
         self._out.send_message(event.message)
 
     def reopen(self) -> bool:
-        """Close the port and open it again by name; False if it is gone."""
-        self._out.delete()
+        """Close the port (after draining it) and open it again by name; False if it is gone."""
+        self._close()
         self._out = open_output(self.port, self.api, self.virtual)
         return True
 
     def _close(self) -> None:
+        if self.api == "jack":
+            time.sleep(JACK_DRAIN_S)
         self._out.close_port()
         self._out.delete()

@@ -41,7 +41,7 @@ def test_songs_follow_each_other_on_bar_lines(tmp_path: Path) -> None:
         ("[click]\n[[songs]]\nbars = 2\ncolour = 1\n", "songs[0].colour"),
         ("[click]\n[[songs]]\n", "songs[0].bars"),
         ('[show]\ntime_signature = "4/3"\n[click]\n[[songs]]\nbars = 1\n', "show.time_signature"),
-        ("[click]\nchannel = 16\n[[songs]]\nbars = 1\n", "click.channel"),
+        ("[click]\nchannel = 17\n[[songs]]\nbars = 1\n", "click.channel"),
         ("[piano]\n[[songs]]\nbars = 1\n", "songs[0].seed"),
         ("[[songs]]\nbars = 1\n", "piano"),
         ("[click]\n", "songs"),
@@ -70,3 +70,26 @@ def test_a_bad_seed_is_a_seed_error(tmp_path: Path, content: bytes | None, probl
     with pytest.raises(SeedError, match=problem) as raised:
         load_setlist(write(tmp_path, '[piano]\n[[songs]]\nbars = 1\nseed = "seed.mid"\n'))
     assert isinstance(raised.value, EncoreError)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("[drums]\nchannel = 0\n[[songs]]\nbars = 2\n", "drums.channel"),
+        ("[drums]\nmode = 'samba'\n[[songs]]\nbars = 2\n", "drums.mode"),
+        ("[drums]\npattern = { cowbell = [1] }\n[[songs]]\nbars = 2\n", "drums.pattern.cowbell"),
+        ("[drums]\npattern = { kick = [32] }\n[[songs]]\nbars = 2\n", "drums.pattern.kick"),
+        ("[drums]\nmode = 'follow-piano'\n[[songs]]\nbars = 2\n", "drums.mode"),
+        ("[show]\ntime_signature = '3/4'\n[drums]\n[[songs]]\nbars = 2\n", "drums"),
+    ],
+)
+def test_drum_mistakes_name_the_field(tmp_path: Path, text: str, field: str) -> None:
+    with pytest.raises(SetlistError, match=rf": {field}"):
+        load_setlist(write(tmp_path, text))
+
+
+def test_drums_alone_make_a_setlist_and_count_channels_from_1(tmp_path: Path) -> None:
+    setlist = load_setlist(write(tmp_path, "[drums]\nmode = 'pattern'\nchannel = 10\n"
+                                           "[drums.pattern]\nkick = [0, 8]\nsnare = []\n[[songs]]\nbars = 2\n"))
+    assert setlist.drums is not None and setlist.drums.channel == 10
+    assert dict(setlist.drums.part.pattern) == {"kick": (0, 8), "snare": ()}
