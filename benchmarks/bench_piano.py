@@ -23,10 +23,10 @@ the rows say which). Run alone with `python -m benchmarks.bench_piano [--quick]`
 
 from __future__ import annotations
 
+import copy
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.checkpoint import DEFAULT_PIANO, PianoBundle, load_piano
+from models.checkpoint import DEFAULT_PIANO, PianoBundle, int8_blocks, load_piano
 from models.decoding import decode_step, prefill
 from models.phi3 import Phi3
 from models.piano_stream import PianoStream, seed_token_ids
@@ -225,16 +225,11 @@ def stream_step_seconds(bundle: PianoBundle, prime: list[int], plan: Plan) -> fl
 
 
 def quantize_int8(model: Phi3) -> Phi3:
-    """A copy of `model` whose blocks' linears hold int8 weights (dynamic activation quantization).
-
-    `lm_head` stays fp32: it is 2% of the weights, and `setup_caches` reads its weight's dtype.
-    """
+    """A copy of `model` whose blocks hold int8 weights, as `load_piano(int8=True)` makes them."""
     model.cache = None  # not worth deep-copying
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
-
-        return quantize_dynamic(model, {"model.layers": default_dynamic_qconfig}, dtype=torch.qint8)
+    twin = copy.deepcopy(model)
+    twin.model.layers = int8_blocks(twin.model.layers)
+    return twin
 
 
 def fixture_windows(bundle: PianoBundle, window: int, count: int) -> torch.Tensor:

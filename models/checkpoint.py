@@ -58,6 +58,16 @@ def save_piano(folder: Path, model: Phi3, tokenizer: REMI, card: str) -> Path:
     return folder
 
 
+def int8_blocks(layers: torch.nn.ModuleList) -> torch.nn.ModuleList:
+    """A copy of the transformer blocks with int8 Linear weights (dynamic activation quantization).
+
+    `lm_head` stays as it is: it is 2% of the weights and the KV cache takes its dtype from it.
+    """
+    with warnings.catch_warnings():  # torch 2.13 announces a future replacement of quantized tensors
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
+        return torch.ao.quantization.quantize_dynamic(layers, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def load_piano(folder: Path | None = None, device: str | torch.device = "cpu",
                dtype: torch.dtype | None = None, int8: bool = False) -> PianoBundle:
     """Load a checkpoint folder (default: the shipped `piano-default`) onto `device`, ready to decode.
@@ -82,8 +92,5 @@ def load_piano(folder: Path | None = None, device: str | torch.device = "cpu",
     if int8:
         if device.type != "cpu":
             raise CheckpointError("int8 weights are for the CPU only")
-        with warnings.catch_warnings():  # torch 2.13 announces a future replacement of quantized tensors
-            warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
-            model.model.layers = torch.ao.quantization.quantize_dynamic(model.model.layers, {torch.nn.Linear},
-                                                                        dtype=torch.qint8)
+        model.model.layers = int8_blocks(model.model.layers)
     return PianoBundle(model.freeze_for_inference(), load_tokenizer(folder), folder)

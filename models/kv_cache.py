@@ -15,7 +15,6 @@ from typing import Protocol
 
 import torch
 
-
 Positions = torch.Tensor | slice
 """Rotary positions: an index tensor, or a slice when they are contiguous (a cheap view of the tables)."""
 
