@@ -29,3 +29,20 @@ def test_windows_per_split_and_cache(tmp_path: Path) -> None:
     assert np.array_equal(train.hits[0, 16:], train.hits[1, :16])
     again, cached = load_windows(FIXTURES, tmp_path)
     assert cached and np.array_equal(again["test"].velocities, sets["test"].velocities)
+
+
+def test_training_runs_resumes_and_exports(tmp_path: Path) -> None:
+    from models.groove_checkpoint import load_vae, read_config
+    from training.groove_train import train
+    from training.groove_train_config import TrainConfig
+
+    config = TrainConfig(model="aux11", steps=4, batch_size=8, eval_every=2)
+    paths = {"out_dir": tmp_path / "ckpt", "run_dir": tmp_path / "run", "cache_dir": tmp_path / "cache"}
+    train(config, FIXTURES, **paths)
+    assert read_config(tmp_path / "ckpt")["training"]["steps"] == 4
+    config.steps = 6
+    out = train(config, FIXTURES, resume=True, **paths)
+    record = read_config(out)["training"]
+    assert record["steps"] == 6 and record["windows_seen"] == 48
+    assert (out / "README.md").is_file() and (out / "losses.png").is_file() and (tmp_path / "run" / "state.pt").is_file()
+    assert load_vae(out).config.kind == "aux11"

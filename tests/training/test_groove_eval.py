@@ -12,7 +12,7 @@ from models.groove_library import LIBRARY_PATH, load_library
 from models.groove_model import GrooveModel
 from models.groove_vae import GrooveVAE
 from training.groove_data import load_windows
-from training.groove_eval import diversity, fidelity, reconstruction
+from training.groove_eval import diversity, fidelity, readback, reconstruction
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -24,8 +24,11 @@ def test_measures_on_fixture_windows(tmp_path: Path) -> None:
     model = GrooveModel(GrooveVAE(GrooveConfig.from_name("aux", encoder_hidden=16, decoder_hidden=32, aux_hidden=16)))
     scores = reconstruction(model, hits, velocities, offsets, seed=0)
     assert 0 <= scores["hit_accuracy"] <= 1 and scores["velocity_mae_midi"] >= 0
-    assert diversity(model, hits, 1.0, seed=0) > 0
-    assert diversity(model, hits, 0.0, seed=0) < 1e-6  # no sampling, no diversity
+    sampled = diversity(model, hits, offsets, 1.0, seed=0)
+    assert sampled["diversity"] > 0 and sampled["offset_mae_to_real"] > 0
+    assert diversity(model, hits, offsets, 0.0, seed=0)["diversity"] < 1e-6  # no sampling, no diversity
+    read = readback(model, hits, velocities, offsets)
+    assert 0 <= read["score_hit_accuracy"] <= 1 and read["groove_offset_mae"] >= 0
     result = fidelity(model, hits, 0.6, -0.2, seed=0)
     assert -1 <= result["mean"] <= 1 and result["std"] >= 0
 
