@@ -7,7 +7,8 @@ import importlib
 import json
 from pathlib import Path
 
-from training.piano_sources import DEFAULT_SOURCES, NON_COMMERCIAL_SOURCES, default_data_root
+from training.paths import default_data_root
+from training.piano_sources import DEFAULT_SOURCES, NON_COMMERCIAL_SOURCES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,16 +22,10 @@ import numpy as np
 from models.drum_map import DRUM_CHANNEL, NUM_DRUMS
 from models.errors import EncoreError
 from models.groove_grid import HOP_STEPS, WINDOW_STEPS, drum_loop, onsets, read_midi
+from training.paths import REPO_ROOT, SPLITS, default_data_root
 
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
 #: Bump when the window format changes, to invalidate caches.
 FORMAT_VERSION = 1
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def default_data_root() -> Path:
-    """`$ENCORE_DATA` if set, else `../shared/data` beside the repository."""
-    return Path(os.environ.get("ENCORE_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
 @dataclass(frozen=True)

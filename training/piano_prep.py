@@ -19,13 +19,8 @@ import numpy as np
 
 from models.midi_io import is_piano_track, merge_tracks, read_score, set_time_signature
 from models.tokenizer import RemiPlusSettings, build_tokenizer, save_tokenizer
-from training.piano_sources import (
-    REPO_ROOT,
-    SPLITS,
-    PianoFile,
-    default_data_root,
-    list_corpus,
-)
+from training.paths import REPO_ROOT, SPLITS, default_data_root
+from training.piano_sources import PianoFile, list_corpus
 
 PREP_VERSION = 1
 

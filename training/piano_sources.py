@@ -9,20 +9,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SPLITS = ("train", "validation", "test")
 DEFAULT_SOURCES = ("pop909", "piano_midi_de")
 NON_COMMERCIAL_SOURCES = ("asap",)
-
-
-def default_data_root() -> Path:
-    """`$ENCORE_DATA` if set, else `../shared/data` beside the repository."""
-    return Path(os.environ.get("ENCORE_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
 @dataclass(frozen=True)

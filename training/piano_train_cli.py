@@ -6,7 +6,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from training.piano_sources import REPO_ROOT
+from training.paths import REPO_ROOT
 
 
 def add_train_piano_parser(subparsers: argparse._SubParsersAction) -> None:
