@@ -34,6 +34,16 @@ def add_train_piano_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_train_piano)
 
 
+NON_COMMERCIAL_SUFFIX = "-asap-noncommercial"
+
+
+def licensed_name(folder: Path, with_asap: bool) -> Path:
+    """`folder`, renamed to say non-commercial when the run trains on ASAP (CC BY-NC-SA)."""
+    if not with_asap or folder.name.endswith(NON_COMMERCIAL_SUFFIX):
+        return folder
+    return folder.with_name(folder.name + NON_COMMERCIAL_SUFFIX)
+
+
 def run_train_piano(args: argparse.Namespace) -> int:
     """Prepare (or reuse) the data, train, and export."""
     from training.commands import corpus_sources
@@ -42,7 +52,7 @@ def run_train_piano(args: argparse.Namespace) -> int:
 
     prep = PrepConfig(data_root=args.data_root, sources=corpus_sources(args))
     run_prep(prep, progress=False)
-    out = args.out if not args.with_asap or "asap" in args.out.name else args.out.with_name(args.out.name + "-asap-noncommercial")
+    out = licensed_name(args.out, args.with_asap)
     config = TrainConfig(
         cache_dir=prep.cache_dir, out_dir=out, preset=args.preset, steps=args.steps, batch_size=args.batch_size,
         crop=args.crop, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
@@ -54,7 +64,7 @@ def run_train_piano(args: argparse.Namespace) -> int:
     if metrics:
         print(" ".join(f"{key}={value}" for key, value in metrics.items()))
         if args.publish:
-            publish = args.publish if not args.with_asap else args.publish.with_name(args.publish.name + "-asap-noncommercial")
+            publish = licensed_name(args.publish, args.with_asap)
             shutil.copytree(out / "export", publish, dirs_exist_ok=True)
             print(f"published {publish}")
     return 0

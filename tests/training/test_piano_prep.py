@@ -66,3 +66,40 @@ def test_strict_filter_drops_and_says_why(mini_data_root: Path, tmp_path: Path) 
     config = PrepConfig(data_root=mini_data_root, cache_root=tmp_path, workers=1, max_notes_per_bar=5)
     manifest = run_prep(config, progress=False)
     assert manifest["dropped"].get("more than 5 notes in a bar", 0) >= 5
+
+
+def test_asap_is_opt_in_keyed_with_piano_midi_de_and_named_non_commercial(mini_data_root: Path, tmp_path: Path) -> None:
+    """ASAP performances of one piece share its split with the same work in piano-midi.de."""
+    import argparse
+    import shutil
+
+    from training.commands import corpus_sources
+
+    root = tmp_path / "data"
+    shutil.copytree(mini_data_root, root)
+    piece = root / "asap" / "Chopin" / "Preludes" / "7"
+    piece.mkdir(parents=True)
+    for name in ("PerformerA01.mid", "PerformerB02.mid"):
+        shutil.copy(FIXTURES / "piano_midi_de" / "chpn-p7.mid", piece / name)
+    rows = ["composer,title,folder,xml_score,midi_score,midi_performance"]
+    rows += [f"Chopin,Prelude_7,Chopin/Preludes/7,,,Chopin/Preludes/7/{name}" for name in ("PerformerA01.mid", "PerformerB02.mid")]
+    (root / "asap" / "metadata.csv").write_text("\n".join(rows) + "\n")
+
+    assert "asap" not in corpus_sources(argparse.Namespace(with_asap=False))
+    sources = corpus_sources(argparse.Namespace(with_asap=True))
+    files = list_corpus(root, sources)
+    asap = [f for f in files if f.source == "asap"]
+    same_work = [f for f in files if f.source == "piano_midi_de" and f.path.name == "chpn-p7.mid"]
+    assert len(asap) == 2 and {f.piece for f in asap} == {same_work[0].piece}
+    assert {f.split for f in asap} == {same_work[0].split}
+    config = PrepConfig(data_root=root, sources=sources, cache_root=tmp_path / "cache", workers=1)
+    assert "asap" in config.cache_dir.name
+
+
+def test_asap_runs_and_checkpoints_say_non_commercial() -> None:
+    from training.piano_train_cli import licensed_name
+
+    assert licensed_name(Path("models/checkpoints/piano-default"), False) == Path("models/checkpoints/piano-default")
+    named = licensed_name(Path("models/checkpoints/piano-default"), True)
+    assert named == Path("models/checkpoints/piano-default-asap-noncommercial")
+    assert licensed_name(named, True) == named
