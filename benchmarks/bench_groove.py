@@ -9,13 +9,12 @@ same shape (same cost). Run alone with `python -m benchmarks.bench_groove`.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from benchmarks.timing import median_seconds
 from models.groove_config import MODEL_KINDS, GrooveConfig
 from models.groove_model import CHECKPOINT_DIR, GrooveModel
 from models.groove_vae import GrooveVAE
@@ -34,14 +33,7 @@ def _model(kind: str) -> tuple[GrooveModel, str]:
 
 
 def _median_ms(call: Callable[[], object]) -> float:
-    for _ in range(WARMUP):
-        call()
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return median_seconds(call, WARMUP, REPEATS) * 1000
 
 
 def run() -> list[dict]:

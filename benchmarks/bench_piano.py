@@ -24,10 +24,7 @@ the rows say which). Run alone with `python -m benchmarks.bench_piano [--quick]`
 from __future__ import annotations
 
 import copy
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmarks.timing import median_seconds
 from models.checkpoint import DEFAULT_PIANO, PianoBundle, int8_blocks, load_piano
 from models.decoding import decode_step, prefill
 from models.phi3 import Phi3
@@ -72,18 +70,6 @@ FULL = Plan()
 QUICK = Plan(warmup=1, repeats=3, heavy_warmup=1, heavy_repeats=1, prime_tokens=16, context=64,
              recompute_context=32, prefill_tokens=32, prompt_tokens=8, new_tokens=4, loss_window=32,
              loss_windows=2, bandwidth_mib=16)
-
-
-def median_seconds(call: Callable[[], object], warmup: int, repeats: int) -> float:
-    """Median wall time of `call()` over `repeats` runs after `warmup` untimed runs."""
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def row(name: str, median: float | None, unit: str, ratio: float | None = None, note: str = "") -> dict:

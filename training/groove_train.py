@@ -9,7 +9,6 @@ model card with held-out losses) to `models/checkpoints/groove-<model>/`.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +22,7 @@ from models.groove_config import GrooveConfig
 from models.groove_vae import GrooveVAE
 from training.groove_data import REPO_ROOT, WindowSet, load_windows
 from training.groove_train_config import TrainConfig
+from training.schedule import warmup_cosine
 
 
 def tensors(windows: WindowSet, index: np.ndarray | slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -145,8 +145,7 @@ def train(
     bar = tqdm(total=config.steps, initial=step, desc=f"groove-{config.model}", unit="step")
     recent: list[float] = []
     while step < config.steps and time.monotonic() - started < 60 * config.max_minutes:
-        progress = step / max(1, config.steps)
-        lr = config.learning_rate * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+        lr = warmup_cosine(config.learning_rate, step, config.steps, min_ratio=config.min_lr_ratio)
         for group in optimizer.param_groups:
             group["lr"] = lr
         tick = time.monotonic()

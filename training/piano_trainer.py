@@ -4,7 +4,6 @@ checkpoint and resume, DDP through torchrun, loss curves, fp16 export with a mod
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,6 +18,7 @@ from models.phi3 import Phi3, Phi3Config
 from models.tokenizer import load_tokenizer
 from training.loss_curves import save_loss_curves
 from training.piano_prep import load_split
+from training.schedule import warmup_cosine
 from training.token_batches import CropSampler, evaluation_windows, unigram_loss
 
 
@@ -49,10 +49,7 @@ class TrainConfig:
 
     def learning_rate(self, step: int) -> float:
         """Linear warm-up, then cosine decay to `min_lr_ratio * lr`."""
-        if step < self.warmup_steps:
-            return self.lr * (step + 1) / self.warmup_steps
-        progress = min(1.0, (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps))
-        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+        return warmup_cosine(self.lr, step, self.steps, self.warmup_steps, self.min_lr_ratio)
 
 
 def language_model_loss(model: torch.nn.Module, batch: torch.Tensor, pad_id: int) -> torch.Tensor:
