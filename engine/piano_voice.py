@@ -8,13 +8,9 @@ voice adds an offset fixed at each prime, so the stream's next note lands on the
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import mido
 
 from models.notes import NoteEvent
 
@@ -97,25 +93,5 @@ class PianoVoice(Voice):
         if isinstance(seed, Path):
             self.stream.prime_midi(seed)
         else:
-            with tempfile.TemporaryDirectory(prefix="encore-phrase-") as folder:
-                path = Path(folder) / "phrase.mid"
-                phrase_to_midi(seed).save(path)
-                self.stream.prime_midi(path)
+            self.stream.prime_notes(seed)
         self._offset = at_beat - self.stream.position_beats
-
-
-def phrase_to_midi(notes: Sequence[NoteEvent]) -> mido.MidiFile:
-    """A one-track MIDI file (piano, 120 bpm) of a phrase, onsets in beats from its start."""
-    timed = []
-    for note in notes:
-        timed.append((note.onset_beats, 1, mido.Message("note_on", note=note.pitch, velocity=max(1, note.velocity))))
-        timed.append((note.end_beats, 0, mido.Message("note_off", note=note.pitch, velocity=0)))
-    track = mido.MidiTrack()
-    previous = 0
-    for beat, _, message in sorted(timed, key=lambda item: (item[0], item[1])):
-        tick = round(beat * PHRASE_PPQ)
-        track.append(message.copy(time=tick - previous))
-        previous = tick
-    midi = mido.MidiFile(type=0, ticks_per_beat=PHRASE_PPQ)
-    midi.tracks.append(track)
-    return midi

@@ -8,12 +8,15 @@ on a bar line at `position_beats`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from symusic import Note, Score, Track
 
 from models.checkpoint import PianoBundle
 from models.decoding import decode_step, prefill
+from models.errors import SeedError
 from models.grammar import BatchGrammar, GrammarTables
 from models.midi_io import read_seed
 from models.notes import NoteEvent
@@ -23,15 +26,37 @@ from models.streaming_decoder import StreamingDecoder, TokenTable
 RECENT_PITCHES = 128
 
 
+def score_token_ids(bundle: PianoBundle, score: Score) -> list[int]:
+    """REMI+ ids of a one-track score."""
+    encoded = bundle.tokenizer.encode(score)
+    sequence = encoded[0] if isinstance(encoded, list) else encoded
+    return list(sequence.ids)
+
+
 def seed_token_ids(bundle: PianoBundle, path: Path) -> list[int]:
     """REMI+ ids of a seed MIDI file (all pitched tracks merged into one piano part).
 
     Raises:
         SeedError: the file is missing, corrupt, or holds no notes.
     """
-    encoded = bundle.tokenizer.encode(read_seed(path))
-    sequence = encoded[0] if isinstance(encoded, list) else encoded
-    return list(sequence.ids)
+    return score_token_ids(bundle, read_seed(path))
+
+
+def phrase_score(notes: Sequence[NoteEvent], ticks_per_beat: int = 480) -> Score:
+    """A one-track piano score (120 bpm, 4/4) of a phrase; onsets in beats from its start.
+
+    Raises:
+        SeedError: the phrase has no notes.
+    """
+    if not notes:
+        raise SeedError("the phrase holds no notes to continue")
+    score = Score(ticks_per_beat)
+    track = Track(name="piano", program=0)
+    for note in notes:
+        track.notes.append(Note(round(note.onset_beats * ticks_per_beat),
+                                max(1, round(note.duration_beats * ticks_per_beat)), note.pitch, note.velocity))
+    score.tracks.append(track)
+    return score
 
 
 class PianoStream:
@@ -95,6 +120,10 @@ class PianoStream:
     def prime_midi(self, path: Path) -> list[NoteEvent]:
         """Prime with a seed MIDI file; return the seed's notes as the model reads them."""
         return self.prime(seed_token_ids(self.bundle, path))
+
+    def prime_notes(self, notes: Sequence[NoteEvent]) -> list[NoteEvent]:
+        """Prime with a phrase (onsets in beats from its start); return it as the model reads it."""
+        return self.prime(score_token_ids(self.bundle, phrase_score(notes)))
 
     @torch.inference_mode()
     def step_batch(self) -> list[list[NoteEvent]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from engine_helpers import assert_no_hanging_notes, note_ons
 from engine.clock import VirtualClock
 from engine.control import Reseed, SetSampling
 from engine.engine import Engine, EngineConfig
-from engine.piano_voice import PianoVoice, phrase_to_midi
+from engine.piano_voice import PianoVoice
 from engine.sinks.base import MemorySink
 from models.notes import NoteEvent
 from models.sampling import SamplingConfig
@@ -40,6 +39,11 @@ class ScriptedStream:
 
     def prime_midi(self, path: Path) -> None:
         assert path.is_file()
+        self.primes += 1
+        self.position_beats += 8.0
+
+    def prime_notes(self, notes: list[NoteEvent]) -> None:
+        assert notes
         self.primes += 1
         self.position_beats += 8.0
 
@@ -79,16 +83,6 @@ def test_reprime_lands_on_the_bar_line_in_the_same_stream() -> None:
     assert [(n.onset_beats, n.pitch) for n in notes if n.onset_beats >= 4.0] == [(4.0, 62), (4.5, 62), (5.0, 62), (5.5, 62)]
 
 
-def test_phrase_to_midi_keeps_onsets_and_lengths() -> None:
-    midi = phrase_to_midi([NoteEvent(0.0, 60, 90, 1.0), NoteEvent(0.5, 64, 90, 1.0)])
-    messages = [(m.type, m.note, m.time) for m in midi.tracks[0]]
-    assert messages == [("note_on", 60, 0), ("note_on", 64, 240), ("note_off", 60, 240), ("note_off", 64, 240)]
-
-
-needs_stream = pytest.mark.skipif(importlib.util.find_spec("models.piano_stream") is None,
-                                  reason="models.piano_stream (the piano model's streaming API) is not there yet")
-
-
 @pytest.fixture
 def one_torch_thread() -> Iterator[None]:
     """Decode on one BLAS thread, as shows do (engine.show), restoring the setting afterwards."""
@@ -100,7 +94,6 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(previous)
 
 
-@needs_stream
 def test_the_tiny_random_model_plays_a_show_with_controls_and_a_reseed(one_torch_thread: None) -> None:
     from models.checkpoint import PianoBundle
     from models.piano_stream import PianoStream

@@ -106,3 +106,15 @@ def test_repetition_penalty_is_per_stream_and_over_pitches(bundle: PianoBundle) 
         counts.append([repeats_within(row, 8) for row in rows])
     plain, penalized = counts
     assert all(p * 3 <= max(q, 1) for p, q in zip(penalized, plain, strict=True)), counts
+
+
+def test_a_phrase_primes_like_the_same_notes_in_a_file(bundle: PianoBundle) -> None:
+    from models.notes import NoteEvent
+
+    phrase = [NoteEvent(0.0, 60, 90, 1.0), NoteEvent(1.0, 64, 80, 0.5), NoteEvent(1.5, 67, 70, 2.0)]
+    stream = PianoStream(bundle, seed=0)
+    read = stream.prime_notes(phrase)
+    assert [(n.pitch, n.onset_beats, n.duration_beats) for n in read] == [(60, 0.0, 1.0), (64, 1.0, 0.5), (67, 1.5, 2.0)]
+    assert stream.position_beats == 4.0
+    with pytest.raises(SeedError):
+        stream.prime_notes([])
