@@ -41,7 +41,7 @@ def _voices(drums: bool) -> tuple[list[Voice], NoteTap]:
     from models.piano_stream import PianoStream
 
     torch.set_num_threads(1)  # as shows do (engine.show)
-    piano = PianoVoice(PianoStream(load_piano(None), seed=0), SEED)
+    piano = PianoVoice(PianoStream(load_piano(None, int8=True), seed=0), SEED)  # as shows on a CPU load it
     piano.tap = tap = NoteTap(keep_beats=math.inf)  # every note the model wrote
     voices: list[Voice] = [piano]
     if drums:
