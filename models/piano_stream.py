@@ -114,6 +114,7 @@ class PianoStream:
         batch = torch.tensor(ids, device=self.grammar.device)
         for token in batch:
             self.grammar.advance(token.expand(self.batch_size))
+        self.model.cache = self.cache  # the model may be shared with another stream
         self.logits = prefill(self.model, torch.tensor([tail] * self.batch_size, device=self.bundle.device))
         return notes
 
@@ -135,6 +136,7 @@ class PianoStream:
                              self.recent[:, RECENT_PITCHES - window:] if window else None)
         self.grammar.advance(tokens)
         self._remember_pitches(tokens)
+        self.model.cache = self.cache
         self.logits = decode_step(self.model, tokens)
         self.tokens_generated += 1
         ids = tokens.tolist()

@@ -118,3 +118,18 @@ def test_a_phrase_primes_like_the_same_notes_in_a_file(bundle: PianoBundle) -> N
     assert stream.position_beats == 4.0
     with pytest.raises(SeedError):
         stream.prime_notes([])
+
+
+def test_two_streams_on_one_model_keep_their_own_caches(bundle: PianoBundle) -> None:
+    """Interleaving two streams over one model gives each exactly what it gives alone."""
+    alone = PianoStream(bundle, seed=9)
+    alone.prime_midi(FIXTURES / "pop909" / "001.mid")
+    expected = [alone.step() for _ in range(50)]
+    first, second = PianoStream(bundle, seed=9), PianoStream(bundle, seed=1)
+    first.prime_midi(FIXTURES / "pop909" / "001.mid")
+    second.prime_midi(FIXTURES / "piano_midi_de" / "chpn-p7.mid")
+    interleaved = []
+    for _ in range(50):
+        interleaved.append(first.step())
+        second.step()
+    assert interleaved == expected
