@@ -16,6 +16,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from miditok import REMI
 
 from models.midi_io import is_piano_track, merge_tracks, read_score, set_time_signature
 from models.tokenizer import RemiPlusSettings, build_tokenizer, save_tokenizer
@@ -72,19 +73,22 @@ def bar_statistics(ids: np.ndarray, bar_id: int, pitch_ids: np.ndarray) -> tuple
     return int(notes_per_bar.max()), float(np.mean(notes_per_bar == 0))
 
 
-_tokenizer = None
+_worker_tokenizers: dict[str, tuple[REMI, np.ndarray]] = {}
 
 
-def _worker_tokenizer(settings: RemiPlusSettings):
-    global _tokenizer
-    if _tokenizer is None:
-        _tokenizer = build_tokenizer(settings)
-    return _tokenizer
+def _worker_tokenizer(settings: RemiPlusSettings) -> tuple[REMI, np.ndarray]:
+    """This process's tokenizer for `settings` and its Pitch token ids, built once per settings."""
+    key = repr(settings)
+    if key not in _worker_tokenizers:
+        tokenizer = build_tokenizer(settings)
+        pitch_ids = np.array([i for token, i in tokenizer.vocab.items() if token.startswith("Pitch_")])
+        _worker_tokenizers[key] = tokenizer, pitch_ids
+    return _worker_tokenizers[key]
 
 
 def prepare_file(file: PianoFile, config: PrepConfig) -> FileResult:
     """Load, merge, fix, tokenize and filter one file."""
-    tokenizer = _worker_tokenizer(config.tokenizer)
+    tokenizer, pitch_ids = _worker_tokenizer(config.tokenizer)
     try:
         score = merge_tracks(read_score(file.path), is_piano_track)
     except Exception as error:
@@ -101,7 +105,6 @@ def prepare_file(file: PianoFile, config: PrepConfig) -> FileResult:
         return FileResult(file, None, f"tokenizer failed ({type(error).__name__})", notes, seconds)
     sequence = encoded[0] if isinstance(encoded, list) else encoded
     ids = np.asarray(sequence.ids, dtype=np.int64)
-    pitch_ids = np.array([i for token, i in tokenizer.vocab.items() if token.startswith("Pitch_")])
     most, empty = bar_statistics(ids, tokenizer.vocab["Bar_None"], pitch_ids)
     if most > config.max_notes_per_bar:
         return FileResult(file, None, f"more than {config.max_notes_per_bar} notes in a bar", notes, seconds)
