@@ -1,7 +1,7 @@
 """Engine benchmarks: scheduling jitter while the piano decodes, JACK loopback, real-time factor
 (piano alone, and piano plus the drum voice following it), time to first note, control latency. `run()` returns rows for the benchmark runner.
 
-The piano rows use `models.piano_stream` with the shipped checkpoint when
+The piano rows use `encore.models.piano.stream` with the shipped checkpoint when
 `models/checkpoints/piano-default/` exists, else the tiny random model; where the stream API is
 missing, a torch matmul thread stands in for decoding (the note says so).
 """
@@ -17,18 +17,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.clock import VirtualClock
-from engine.control import SetSampling
-from engine.engine import Engine, EngineConfig
-from engine.pattern_voice import PatternVoice
-from engine.report import ShowReport, percentile
-from engine.sinks.base import MemorySink
-from engine.voice import Voice
-from models.notes import NoteEvent
+from encore.engine.clock import VirtualClock
+from encore.engine.control import SetSampling
+from encore.engine.engine import Engine, EngineConfig
+from encore.engine.report import ShowReport, percentile
+from encore.engine.sinks.base import MemorySink
+from encore.engine.voices.base import Voice
+from encore.engine.voices.pattern import PatternVoice
+from encore.models.notes import NoteEvent
+from encore.models.shipped import shipped_folder
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"
-DEFAULT_CHECKPOINT = REPO / "models" / "checkpoints" / "piano-default"
+DEFAULT_CHECKPOINT = shipped_folder("piano", "default")
 JITTER_SECONDS = 20.0
 PROBE_BPM = 240.0
 
@@ -40,13 +41,13 @@ def _probe_voice() -> PatternVoice:
 
 
 def _piano_voice() -> tuple[Voice | None, str]:
-    if importlib.util.find_spec("models.piano_stream") is None:
+    if importlib.util.find_spec("encore.models.piano.stream") is None:
         return None, "no models.piano_stream"
     import torch
 
-    from engine.piano_voice import PianoVoice
-    from models.checkpoint import PianoBundle, load_piano
-    from models.piano_stream import PianoStream
+    from encore.engine.voices.piano import PianoVoice
+    from encore.models.piano.checkpoint import PianoBundle, load_piano
+    from encore.models.piano.stream import PianoStream
 
     torch.set_num_threads(1)  # as shows do (engine.show): several times faster on 2 loaded cores
     if (DEFAULT_CHECKPOINT / "model.safetensors").is_file():
@@ -111,7 +112,7 @@ def _jack_rows() -> list[dict]:
         return [{"name": "jack_loopback_p50", "value": None, "unit": "ms", "note": "skipped: no jackd"}]
     import rtmidi
 
-    from engine.sinks.midi_out import MidiOutSink
+    from encore.engine.sinks.midi_out import MidiOutSink
 
     name = f"encore-bench-{os.getpid()}"
     server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
@@ -161,10 +162,10 @@ def _rtf_band_rows() -> list[dict]:
     piano, which = _piano_voice()
     if piano is None:
         return [{"name": "rtf_piano_drums", "value": None, "unit": "x", "note": f"skipped: {which}"}]
-    from engine.drum_voice import DrumPart, DrumVoice
-    from engine.note_tap import NoteTap
-    from models.groove_library import load_library
-    from models.groove_model import GrooveModel
+    from encore.engine.voices.drums import DrumPart, DrumVoice
+    from encore.engine.voices.note_tap import NoteTap
+    from encore.models.groove.library import load_library
+    from encore.models.groove.model import GrooveModel
 
     piano.tap = NoteTap()
     drums = DrumVoice(GrooveModel.load("factorized"), load_library(), DrumPart("follow-piano", "pop"),
@@ -184,7 +185,7 @@ def _rtf_band_rows() -> list[dict]:
 
 
 def _first_note_rows() -> list[dict]:
-    if importlib.util.find_spec("models.piano_stream") is None:
+    if importlib.util.find_spec("encore.models.piano.stream") is None:
         return [{"name": "first_note_s", "value": None, "unit": "s", "note": "skipped: no models.piano_stream"}]
     times = []
     for _ in range(3):

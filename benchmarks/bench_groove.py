@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from benchmarks.timing import median_seconds
-from models.groove_config import MODEL_KINDS, GrooveConfig
-from models.groove_model import CHECKPOINT_DIR, GrooveModel
-from models.groove_vae import GrooveVAE
+from encore.models.groove.config import MODEL_KINDS, GrooveConfig
+from encore.models.groove.model import GrooveModel
+from encore.models.groove.vae import GrooveVAE
+from encore.models.shipped import shipped_folder
 
 WARMUP = 5
 REPEATS = 50
@@ -26,7 +27,7 @@ WINDOW_MS = 4000.0
 
 
 def _model(kind: str) -> tuple[GrooveModel, str]:
-    folder = CHECKPOINT_DIR / f"groove-{kind}"
+    folder = shipped_folder("groove", kind)
     if (folder / "model.safetensors").is_file():
         return GrooveModel.load(folder), "shipped checkpoint"
     return GrooveModel(GrooveVAE(GrooveConfig.from_name(kind))), "untrained, same shape"

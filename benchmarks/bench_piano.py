@@ -33,10 +33,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmarks.timing import median_seconds
-from models.checkpoint import DEFAULT_PIANO, PianoBundle, int8_blocks, load_piano
-from models.decoding import decode_step, prefill
-from models.phi3 import Phi3
-from models.piano_stream import PianoStream, seed_token_ids
+from encore.models.piano.checkpoint import PianoBundle, int8_blocks, load_piano
+from encore.models.piano.decoding import decode_step, prefill
+from encore.models.piano.phi3 import Phi3
+from encore.models.piano.stream import PianoStream, seed_token_ids
+from encore.models.shipped import shipped_folder
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((REPO / "tests" / "fixtures").glob("piano_midi_de/*.mid")) + sorted(
@@ -83,8 +84,8 @@ def _sig(value: float | None, digits: int = 4) -> float | None:
 
 def load_bundle() -> tuple[PianoBundle, str]:
     """The shipped checkpoint, else random weights of the default shape; and which it is."""
-    if (DEFAULT_PIANO / "model.safetensors").is_file():
-        return load_piano(DEFAULT_PIANO), "piano-default checkpoint"
+    if (shipped_folder("piano", "default") / "model.safetensors").is_file():
+        return load_piano(), "piano-default checkpoint"
     return PianoBundle.random("default"), "random weights, default shape (no piano-default checkpoint)"
 
 

@@ -22,11 +22,11 @@ import math
 import time
 from pathlib import Path
 
-from engine.clock import VirtualClock
-from engine.engine import Engine, EngineConfig
-from engine.note_tap import NoteTap
-from engine.sinks.base import MemorySink
-from engine.voice import Voice
+from encore.engine.clock import VirtualClock
+from encore.engine.engine import Engine, EngineConfig
+from encore.engine.sinks.base import MemorySink
+from encore.engine.voices.base import Voice
+from encore.engine.voices.note_tap import NoteTap
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"
@@ -36,18 +36,18 @@ TICK_S = 0.05
 def _voices(drums: bool) -> tuple[list[Voice], NoteTap]:
     import torch
 
-    from engine.piano_voice import PianoVoice
-    from models.checkpoint import load_piano
-    from models.piano_stream import PianoStream
+    from encore.engine.voices.piano import PianoVoice
+    from encore.models.piano.checkpoint import load_piano
+    from encore.models.piano.stream import PianoStream
 
     torch.set_num_threads(1)  # as shows do (engine.show)
     piano = PianoVoice(PianoStream(load_piano(None, int8=True), seed=0), SEED)  # as shows on a CPU load it
     piano.tap = tap = NoteTap(keep_beats=math.inf)  # every note the model wrote
     voices: list[Voice] = [piano]
     if drums:
-        from engine.drum_voice import DrumPart, DrumVoice
-        from models.groove_library import load_library
-        from models.groove_model import GrooveModel
+        from encore.engine.voices.drums import DrumPart, DrumVoice
+        from encore.models.groove.library import load_library
+        from encore.models.groove.model import GrooveModel
 
         voices.append(DrumVoice(GrooveModel.load("factorized"), load_library(), DrumPart("follow-piano", "pop"),
                                 follow=tap))

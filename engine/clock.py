@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from models.errors import EncoreError
-
-from .midi import TIME_SIGNATURE_DENOMINATORS
+from encore.engine.midi import TIME_SIGNATURE_DENOMINATORS
+from encore.models.errors import EncoreError
 
 SECONDS_PER_MINUTE = 60.0
 

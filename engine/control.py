@@ -20,7 +20,7 @@ import queue
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .voice import Seed
+from encore.engine.voices.base import Seed
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Reseed:
 
 @dataclass(frozen=True)
 class SetGroove:
-    """Switch what a drum voice plays (`engine.drum_voice.DrumPart`); None leaves a field as it is.
+    """Switch what a drum voice plays (`encore.engine.voices.drums.DrumPart`); None leaves a field as it is.
 
     Attributes:
         mode: `library`, `pattern` or `follow-piano`.

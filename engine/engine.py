@@ -16,10 +16,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from models.notes import NoteEvent
-
-from .clock import MusicalClock, VirtualClock, seconds_to_beats
-from .control import (
+from encore.engine.clock import MusicalClock, VirtualClock, seconds_to_beats
+from encore.engine.control import (
     Command,
     CommandInbox,
     Mute,
@@ -32,15 +30,16 @@ from .control import (
     Stop,
     Submitted,
 )
-from .drum_voice import DrumVoice
-from .event_queue import EventQueue
-from .midi import TEMPO_TRACK, MidiEvent, program_change, set_tempo
-from .report import ControlLatency, ShowReport
-from .router import Router
-from .scheduler import LatePolicy, Scheduler
-from .sender import Sender
-from .sinks.base import Sink
-from .voice import Voice
+from encore.engine.event_queue import EventQueue
+from encore.engine.midi import TEMPO_TRACK, MidiEvent, program_change, set_tempo
+from encore.engine.report import ControlLatency, ShowReport
+from encore.engine.router import Router
+from encore.engine.scheduler import LatePolicy, Scheduler
+from encore.engine.sender import Sender
+from encore.engine.sinks.base import Sink
+from encore.engine.voices.base import Voice
+from encore.engine.voices.drums import DrumVoice
+from encore.models.notes import NoteEvent
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import itertools
 import threading
 from collections.abc import Callable
 
-from .midi import MidiEvent
+from encore.engine.midi import MidiEvent
 
 
 class EventQueue:

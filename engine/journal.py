@@ -13,9 +13,8 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from models.errors import EncoreError
-
-from .midi import MidiEvent
+from encore.engine.midi import MidiEvent
+from encore.models.errors import EncoreError
 
 JOURNAL_VERSION = 1
 FLUSH_INTERVAL_S = 0.25

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models.errors import EncoreError
+from encore.models.errors import EncoreError
 
 CLIENT_NAME = "encore"
 

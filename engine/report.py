@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .router import SinkFailure
-from .scheduler import ScheduleCounts
+from encore.engine.router import SinkFailure
+from encore.engine.scheduler import ScheduleCounts
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, MidiEvent, control_change, note_off
-from .sinks.base import Sink
+from encore.engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, MidiEvent, control_change, note_off
+from encore.engine.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from models.notes import NoteEvent
-
-from .clock import MusicalClock
-from .event_queue import EventQueue
-from .midi import MidiEvent, note_off, note_on
+from encore.engine.clock import MusicalClock
+from encore.engine.event_queue import EventQueue
+from encore.engine.midi import MidiEvent, note_off, note_on
+from encore.models.notes import NoteEvent
 
 MIN_DURATION_BEATS = 1 / 64
 

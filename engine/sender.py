@@ -13,8 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from .event_queue import EventQueue
-from .midi import MidiEvent
+from encore.engine.event_queue import EventQueue
+from encore.engine.midi import MidiEvent
 
 IDLE_WAIT_S = 0.05
 

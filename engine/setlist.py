@@ -31,10 +31,9 @@ from typing import Any
 
 import mido
 
-from models.errors import EncoreError, SeedError
-
-from .clock import bar_beats, beats_to_seconds, parse_time_signature
-from .drum_voice import DEFAULT_GROOVE, DrumPart
+from encore.engine.clock import bar_beats, beats_to_seconds, parse_time_signature
+from encore.engine.voices.drums import DEFAULT_GROOVE, DrumPart
+from encore.models.errors import EncoreError, SeedError
 
 
 class SetlistError(EncoreError):
@@ -96,7 +95,7 @@ class ClickSettings:
 
 @dataclass(frozen=True)
 class DrumSettings:
-    """The drum voice (`engine.drum_voice`).
+    """The drum voice (`encore.engine.voices.drums`).
 
     `pattern` maps drum names to the 16th steps (0-31) they strike, for `mode = "pattern"`.
     """

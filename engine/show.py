@@ -11,27 +11,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.errors import EncoreError
-
-from .clock import VirtualClock
-from .control import Reseed, SetSampling, SetTempo
-from .drum_voice import DrumVoice
-from .engine import Engine, EngineConfig
-from .note_tap import NoteTap
-from .pattern_voice import PatternVoice, click_pattern
-from .piano_voice import PianoVoice
-from .report import ShowReport
-from .setlist import DrumSettings, PianoSettings, Setlist
-from .sinks.base import Sink
-from .voice import Voice, VoiceControls
+from encore.engine.clock import VirtualClock
+from encore.engine.control import Reseed, SetSampling, SetTempo
+from encore.engine.engine import Engine, EngineConfig
+from encore.engine.report import ShowReport
+from encore.engine.setlist import DrumSettings, PianoSettings, Setlist
+from encore.engine.sinks.base import Sink
+from encore.engine.voices.base import Voice, VoiceControls
+from encore.engine.voices.drums import DrumVoice
+from encore.engine.voices.note_tap import NoteTap
+from encore.engine.voices.pattern import PatternVoice, click_pattern
+from encore.engine.voices.piano import PianoVoice
+from encore.models.errors import EncoreError
 
 if TYPE_CHECKING:
-    from models.piano_stream import PianoStream
+    from encore.models.piano.stream import PianoStream
 
 log = logging.getLogger(__name__)
 
 TINY_CHECKPOINT = "tiny"
-DEFAULT_CHECKPOINT = "default"
 
 
 @dataclass(frozen=True)
@@ -103,10 +101,10 @@ def build_sinks(options: PlayOptions) -> list[Sink]:
     Raises:
         EncoreError: if a live show has neither an audio device nor a MIDI port.
     """
-    from .sinks.audio import AudioSink, has_output_device
-    from .sinks.midi_out import MidiOutSink
-    from .sinks.recorder import RecorderSink
-    from .sinks.wav import WavSink
+    from encore.engine.sinks.audio import AudioSink, has_output_device
+    from encore.engine.sinks.midi_out import MidiOutSink
+    from encore.engine.sinks.recorder import RecorderSink
+    from encore.engine.sinks.wav import WavSink
 
     sinks: list[Sink] = []
     if options.midi_port is not None:
@@ -153,14 +151,10 @@ def play(setlist: Setlist, options: PlayOptions) -> ShowReport:
 
 
 def _drum_voice(settings: DrumSettings, folder: Path, follow: NoteTap | None, bpm: float) -> DrumVoice:
-    from models.groove_library import load_library
-    from models.groove_model import CHECKPOINT_DIR, GrooveModel
+    from encore.models.groove.library import load_library
+    from encore.models.groove.model import GrooveModel
 
-    shipped = CHECKPOINT_DIR / f"groove-{settings.checkpoint}"
-    path = shipped if shipped.is_dir() else (folder / settings.checkpoint).resolve()
-    if not path.is_dir():
-        raise EncoreError(f"drums: no groove checkpoint {settings.checkpoint!r} (looked in {shipped} and {path})")
-    model = GrooveModel.load(path)
+    model = GrooveModel.load(_checkpoint_in(folder, settings.checkpoint, "groove"))
     controls = VoiceControls(temperature=settings.temperature)
     try:
         return DrumVoice(model, load_library(), settings.part, follow, bpm, "drums", settings.channel - 1,
@@ -172,8 +166,8 @@ def _drum_voice(settings: DrumSettings, folder: Path, follow: NoteTap | None, bp
 def _piano_stream(settings: PianoSettings, folder: Path) -> PianoStream:
     import torch
 
-    from models.checkpoint import PianoBundle, load_piano
-    from models.piano_stream import PianoStream
+    from encore.models.piano.checkpoint import PianoBundle, load_piano
+    from encore.models.piano.stream import PianoStream
 
     # One BLAS thread decodes a small model at batch 1 several times faster than two on a loaded
     # 2-core machine (benchmarks/bench_engine.py) and leaves a core to the sender thread.
@@ -182,8 +176,17 @@ def _piano_stream(settings: PianoSettings, folder: Path) -> PianoStream:
     int8 = settings.weights == "int8" or (settings.weights == "auto" and device == "cpu")
     if settings.checkpoint == TINY_CHECKPOINT:
         bundle = PianoBundle.random(preset=TINY_CHECKPOINT)
-    elif settings.checkpoint == DEFAULT_CHECKPOINT:
-        bundle = load_piano(None, device=device, int8=int8)
     else:
-        bundle = load_piano((folder / settings.checkpoint).resolve(), device=device, int8=int8)
+        bundle = load_piano(_checkpoint_in(folder, settings.checkpoint, "piano"), device=device, int8=int8)
     return PianoStream(bundle, seed=settings.sampling_seed)
+
+
+def _checkpoint_in(folder: Path, name: str, family: str) -> Path:
+    """A setlist's checkpoint: a folder relative to the setlist, else a shipped name (`resolve_checkpoint`)."""
+    from encore.models.shipped import resolve_checkpoint
+
+    beside = (folder / name).resolve()
+    try:
+        return resolve_checkpoint(beside if beside.is_dir() else name, family)
+    except EncoreError as error:
+        raise EncoreError(f"{'drums' if family == 'groove' else family}: {error}") from None

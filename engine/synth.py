@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import EncoreError
-
-from .midi import CONTROL_CHANGE, NOTE_OFF, NOTE_ON, PROGRAM_CHANGE
+from encore.engine.midi import CONTROL_CHANGE, NOTE_OFF, NOTE_ON, PROGRAM_CHANGE
+from encore.models.errors import EncoreError
 
 DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SOUNDFONT_SUFFIXES = (".sf2", ".sf3")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from symusic import Note, Score, TimeSignature, Track
 
-from models.errors import SeedError
+from encore.models.errors import SeedError
 
 GM_PIANO_PROGRAMS = range(0, 8)
 

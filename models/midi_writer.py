@@ -7,7 +7,7 @@ from pathlib import Path
 
 import mido
 
-from models.notes import NoteEvent
+from encore.models.notes import NoteEvent
 
 TICKS_PER_BEAT = 480
 

@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..midi import MidiEvent
-from ..synth import DEFAULT_SAMPLE_RATE, Synth, SynthError
-from .base import Sink
+from encore.engine.midi import MidiEvent
+from encore.engine.sinks.base import Sink
+from encore.engine.synth import DEFAULT_SAMPLE_RATE, Synth, SynthError
 
 
 def has_output_device() -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..midi import MidiEvent
+from encore.engine.midi import MidiEvent
 
 
 class Sink:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 
-from ..midi import MidiEvent
-from ..midi_ports import open_output
-from .base import Sink
+from encore.engine.midi import MidiEvent
+from encore.engine.midi_ports import open_output
+from encore.engine.sinks.base import Sink
 
 #: Two JACK periods of 1,024 frames at 48 kHz (21 ms each), with margin.
 JACK_DRAIN_S = 0.05

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import mido
 
-from ..journal import JournalHeader, JournalWriter, read_journal
-from ..midi import TEMPO_TRACK, TIME_SIGNATURE_DENOMINATORS, MidiEvent, meta_tempo_bpm, note_off
-from .base import Sink
+from encore.engine.journal import JournalHeader, JournalWriter, read_journal
+from encore.engine.midi import TEMPO_TRACK, TIME_SIGNATURE_DENOMINATORS, MidiEvent, meta_tempo_bpm, note_off
+from encore.engine.sinks.base import Sink
 
 JOURNAL_SUFFIX = ".journal"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
-from ..midi import MidiEvent
-from ..synth import DEFAULT_SAMPLE_RATE, Synth
-from .base import Sink
+from encore.engine.midi import MidiEvent
+from encore.engine.sinks.base import Sink
+from encore.engine.synth import DEFAULT_SAMPLE_RATE, Synth
 
 BYTES_PER_SAMPLE = 2
 CHANNELS = 2

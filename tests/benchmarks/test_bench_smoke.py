@@ -14,7 +14,7 @@ if str(REPO) not in sys.path:  # `benchmarks` is not an installed package; `pyth
     sys.path.insert(0, str(REPO))
 
 from benchmarks import bench_piano, machine, run_all  # noqa: E402
-from models.checkpoint import PianoBundle  # noqa: E402
+from encore.models.piano.checkpoint import PianoBundle  # noqa: E402
 
 ROW_KEYS = {"name", "median", "unit", "ratio", "note"}
 

@@ -6,11 +6,11 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
-from engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, CONTROL_CHANGE, MidiEvent
-from engine.pattern_voice import PatternVoice
-from engine.sinks.base import Sink
-from engine.voice import Voice
-from models.notes import NoteEvent
+from encore.engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, CONTROL_CHANGE, MidiEvent
+from encore.engine.sinks.base import Sink
+from encore.engine.voices.base import Voice
+from encore.engine.voices.pattern import PatternVoice
+from encore.models.notes import NoteEvent
 
 
 def eighths(name: str = "pattern", channel: int = 0, pitch: int = 60) -> PatternVoice:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.clock import (
+from encore.engine.clock import (
     MusicalClock,
     VirtualClock,
     bar_beats,
@@ -12,8 +12,8 @@ from engine.clock import (
     parse_time_signature,
     seconds_to_beats,
 )
-from engine.midi import bpm_to_tempo, meta_tempo_bpm, set_tempo, tempo_to_bpm
-from models.errors import EncoreError
+from encore.engine.midi import bpm_to_tempo, meta_tempo_bpm, set_tempo, tempo_to_bpm
+from encore.models.errors import EncoreError
 
 
 def test_unit_conversions() -> None:

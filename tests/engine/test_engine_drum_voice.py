@@ -10,20 +10,28 @@ import numpy as np
 import pytest
 from engine_helpers import assert_channels_reset, assert_no_hanging_notes, note_ons
 
-from engine.clock import VirtualClock
-from engine.control import SetGroove
-from engine.drum_voice import WINDOW_BEATS, DrumPart, DrumVoice, find_groove, pattern_score, tap_groove
-from engine.engine import Engine, EngineConfig
-from engine.midi import MidiEvent
-from engine.note_tap import NoteTap
-from engine.pattern_voice import PatternVoice
-from engine.sinks.base import MemorySink
-from engine.voice import Voice
-from models.drum_map import CLASS_OUTPUT_PITCHES, DRUM_CHANNEL
-from models.errors import EncoreError
-from models.groove_library import NamedGroove, load_library
-from models.groove_model import CHECKPOINT_DIR, GrooveModel
-from models.notes import NoteEvent
+from encore.engine.clock import VirtualClock
+from encore.engine.control import SetGroove
+from encore.engine.engine import Engine, EngineConfig
+from encore.engine.midi import MidiEvent
+from encore.engine.sinks.base import MemorySink
+from encore.engine.voices.base import Voice
+from encore.engine.voices.drums import (
+    WINDOW_BEATS,
+    DrumPart,
+    DrumVoice,
+    find_groove,
+    pattern_score,
+    tap_groove,
+)
+from encore.engine.voices.note_tap import NoteTap
+from encore.engine.voices.pattern import PatternVoice
+from encore.models.errors import EncoreError
+from encore.models.groove.drum_map import CLASS_OUTPUT_PITCHES, DRUM_CHANNEL
+from encore.models.groove.library import NamedGroove, load_library
+from encore.models.groove.model import GrooveModel
+from encore.models.notes import NoteEvent
+from encore.models.shipped import shipped_folder
 
 REPO = Path(__file__).resolve().parents[2]
 GROOVE_KINDS = ("factorized", "aux", "aux11")  # the models with a groove input
@@ -37,7 +45,7 @@ def library() -> dict[str, NamedGroove]:
 
 def shipped(kind: str) -> GrooveModel:
     """A shipped groove checkpoint; skips, saying so, where it has not been trained yet."""
-    if not (CHECKPOINT_DIR / f"groove-{kind}").is_dir():
+    if not (shipped_folder("groove", kind)).is_dir():
         pytest.skip(f"no shipped checkpoint groove-{kind} (models/checkpoints/)")
     return GrooveModel.load(kind)
 
@@ -248,8 +256,8 @@ bars = 4
 
 
 def test_a_band_setlist_plays_piano_and_drums_that_follow_it(tmp_path: Path) -> None:
-    from engine.setlist import load_setlist
-    from engine.show import PlayOptions, build_voices, play
+    from encore.engine.setlist import load_setlist
+    from encore.engine.show import PlayOptions, build_voices, play
 
     (tmp_path / "band.toml").write_text(BAND.format(seed=REPO / "setlists" / "seeds" / "pop909_003.mid"))
     setlist = load_setlist(tmp_path / "band.toml")
@@ -264,16 +272,16 @@ def test_a_band_setlist_plays_piano_and_drums_that_follow_it(tmp_path: Path) -> 
 
 
 def test_a_missing_groove_checkpoint_is_one_error(tmp_path: Path) -> None:
-    from engine.setlist import load_setlist
-    from engine.show import build_voices
+    from encore.engine.setlist import load_setlist
+    from encore.engine.show import build_voices
 
     (tmp_path / "drums.toml").write_text('[drums]\ncheckpoint = "nope"\n[[songs]]\nbars = 2\n')
-    with pytest.raises(EncoreError, match="drums: no groove checkpoint 'nope'"):
+    with pytest.raises(EncoreError, match="drums: nope: no such checkpoint folder"):
         build_voices(load_setlist(tmp_path / "drums.toml"))
 
 
 def test_the_band_demo_setlist_loads_and_lasts_about_30_s() -> None:
-    from engine.setlist import load_setlist
+    from encore.engine.setlist import load_setlist
 
     setlist = load_setlist(REPO / "setlists" / "band.toml")
     assert setlist.piano is not None and setlist.drums is not None and setlist.drums.mode == "follow-piano"

@@ -7,10 +7,10 @@ import time
 
 from engine_helpers import assert_no_hanging_notes, eighths, note_ons
 
-from engine.engine import Engine, EngineConfig
-from engine.report import percentile
-from engine.sinks.base import MemorySink
-from engine.sinks.midi_out import MidiOutSink
+from encore.engine.engine import Engine, EngineConfig
+from encore.engine.report import percentile
+from encore.engine.sinks.base import MemorySink
+from encore.engine.sinks.midi_out import MidiOutSink
 
 
 def test_jack_loopback_receives_every_note_in_order_and_on_time(jack_server: str) -> None:

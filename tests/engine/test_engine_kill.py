@@ -11,7 +11,7 @@ from pathlib import Path
 
 import mido
 
-from engine.journal import read_journal
+from encore.engine.journal import read_journal
 
 REPO = Path(__file__).resolve().parents[2]
 CLICK_SETLIST = "[click]\nstep_beats = 0.5\n[[songs]]\ntempo = 120\nbars = 40\n"  # an eighth every 0.25 s
@@ -20,7 +20,7 @@ PLAY_BEFORE_KILL_S = 3.0
 
 def encore(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "encore.stage.cli", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 

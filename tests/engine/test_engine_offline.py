@@ -14,12 +14,12 @@ from engine_helpers import (
     note_ons,
 )
 
-from engine.clock import VirtualClock
-from engine.control import Command, Mute, Panic, Reseed, SetSampling, SetTempo, Solo, Stop
-from engine.engine import Engine, EngineConfig
-from engine.sinks.base import MemorySink
-from engine.voice import Voice
-from models.notes import NoteEvent
+from encore.engine.clock import VirtualClock
+from encore.engine.control import Command, Mute, Panic, Reseed, SetSampling, SetTempo, Solo, Stop
+from encore.engine.engine import Engine, EngineConfig
+from encore.engine.sinks.base import MemorySink
+from encore.engine.voices.base import Voice
+from encore.models.notes import NoteEvent
 
 
 def offline(voices: list[Voice], sinks: list, **config: object) -> Engine:

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from engine_helpers import assert_no_hanging_notes, note_ons
 
-from engine.clock import VirtualClock
-from engine.control import Reseed, SetSampling
-from engine.engine import Engine, EngineConfig
-from engine.piano_voice import PianoVoice
-from engine.sinks.base import MemorySink
-from models.notes import NoteEvent
-from models.sampling import SamplingConfig
+from encore.engine.clock import VirtualClock
+from encore.engine.control import Reseed, SetSampling
+from encore.engine.engine import Engine, EngineConfig
+from encore.engine.sinks.base import MemorySink
+from encore.engine.voices.piano import PianoVoice
+from encore.models.notes import NoteEvent
+from encore.models.piano.sampling import SamplingConfig
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"
@@ -95,8 +95,8 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def test_the_tiny_random_model_plays_a_show_with_controls_and_a_reseed(one_torch_thread: None) -> None:
-    from models.checkpoint import PianoBundle
-    from models.piano_stream import PianoStream
+    from encore.models.piano.checkpoint import PianoBundle
+    from encore.models.piano.stream import PianoStream
 
     stream = PianoStream(PianoBundle.random(preset="tiny"), seed=0)
     voice = PianoVoice(stream, SEED)

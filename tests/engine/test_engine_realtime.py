@@ -8,12 +8,12 @@ import time
 
 from engine_helpers import assert_channels_reset, assert_no_hanging_notes, eighths, note_ons
 
-from engine.control import Mute
-from engine.engine import Engine, EngineConfig
-from engine.report import percentile
-from engine.sinks.base import MemorySink
-from engine.voice import Voice
-from models.notes import NoteEvent
+from encore.engine.control import Mute
+from encore.engine.engine import Engine, EngineConfig
+from encore.engine.report import percentile
+from encore.engine.sinks.base import MemorySink
+from encore.engine.voices.base import Voice
+from encore.models.notes import NoteEvent
 
 
 class SlowVoice(Voice):

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from engine_helpers import eighths, note_ons
 
-from engine.clock import VirtualClock
-from engine.control import SetTempo
-from engine.engine import Engine, EngineConfig
-from engine.journal import JournalError, read_journal
-from engine.sinks.base import MemorySink
-from engine.sinks.recorder import RecorderSink, journal_path_for, recover
-from engine.sinks.wav import WavSink
-from engine.synth import Synth, SynthError
+from encore.engine.clock import VirtualClock
+from encore.engine.control import SetTempo
+from encore.engine.engine import Engine, EngineConfig
+from encore.engine.journal import JournalError, read_journal
+from encore.engine.sinks.base import MemorySink
+from encore.engine.sinks.recorder import RecorderSink, journal_path_for, recover
+from encore.engine.sinks.wav import WavSink
+from encore.engine.synth import Synth, SynthError
 
 
 def play(sinks: list, seconds: float, voices: list | None = None, **config: object) -> Engine:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from engine_helpers import FailingSink, assert_no_hanging_notes
 
-from engine.clock import MusicalClock
-from engine.event_queue import EventQueue
-from engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, MidiEvent, control_change, note_off, note_on
-from engine.router import Router
-from engine.scheduler import LatePolicy, Scheduler
-from engine.sinks.base import MemorySink
-from models.notes import NoteEvent
+from encore.engine.clock import MusicalClock
+from encore.engine.event_queue import EventQueue
+from encore.engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, MidiEvent, control_change, note_off, note_on
+from encore.engine.router import Router
+from encore.engine.scheduler import LatePolicy, Scheduler
+from encore.engine.sinks.base import MemorySink
+from encore.models.notes import NoteEvent
 
 
 def drain(queue: EventQueue) -> list[MidiEvent]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.setlist import SetlistError, load_setlist
-from models.errors import EncoreError, SeedError
+from encore.engine.setlist import SetlistError, load_setlist
+from encore.models.errors import EncoreError, SeedError
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"

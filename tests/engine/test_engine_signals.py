@@ -11,7 +11,7 @@ import mido
 import pytest
 from test_engine_kill import CLICK_SETLIST, encore
 
-from engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN
+from encore.engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN
 
 PLAY_BEFORE_SIGNAL_S = 1.5
 EXIT_TIMEOUT_S = 30

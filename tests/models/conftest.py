@@ -9,9 +9,9 @@ import pytest
 import symusic
 from miditok import REMI, TokSequence
 
-from models.grammar import GrammarTables
-from models.streaming_decoder import StreamingDecoder, TokenTable
-from models.tokenizer import build_tokenizer
+from encore.models.piano.grammar import GrammarTables
+from encore.models.piano.streaming_decoder import StreamingDecoder, TokenTable
+from encore.models.piano.tokenizer import build_tokenizer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MIDI_FIXTURES = sorted(FIXTURES.glob("*/*.mid"))

@@ -32,7 +32,7 @@ def mini_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def mini_cache(mini_data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.piano_prep import PrepConfig, run_prep
+    from encore.training.piano.prep import PrepConfig, run_prep
 
     config = PrepConfig(data_root=mini_data_root, cache_root=tmp_path_factory.mktemp("cache"), workers=1)
     run_prep(config, progress=False)

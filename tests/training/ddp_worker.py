@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from training.piano_trainer import TrainConfig, Trainer
+from encore.training.piano.trainer import TrainConfig, Trainer
 
 
 def main(cache_dir: str, out_dir: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.groove_data import load_windows, read_info
+from encore.training.groove.data import load_windows, read_info
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -32,9 +32,9 @@ def test_windows_per_split_and_cache(tmp_path: Path) -> None:
 
 
 def test_training_runs_resumes_and_exports(tmp_path: Path) -> None:
-    from models.groove_checkpoint import load_vae, read_config
-    from training.groove_train import train
-    from training.groove_train_config import TrainConfig
+    from encore.models.groove.checkpoint import load_vae, read_config
+    from encore.training.groove.config import TrainConfig
+    from encore.training.groove.trainer import train
 
     config = TrainConfig(model="aux11", steps=4, batch_size=8, eval_every=2)
     paths = {"out_dir": tmp_path / "ckpt", "run_dir": tmp_path / "run", "cache_dir": tmp_path / "cache"}

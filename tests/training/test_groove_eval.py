@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.groove_config import GrooveConfig
-from models.groove_library import LIBRARY_PATH, load_library
-from models.groove_model import GrooveModel
-from models.groove_vae import GrooveVAE
-from training.groove_data import load_windows
-from training.groove_eval import diversity, fidelity, readback, reconstruction
+from encore.models.groove.config import GrooveConfig
+from encore.models.groove.library import load_library
+from encore.models.groove.model import GrooveModel
+from encore.models.groove.vae import GrooveVAE
+from encore.models.shipped import GROOVE_LIBRARY
+from encore.training.groove.data import load_windows
+from encore.training.groove.eval import diversity, fidelity, readback, reconstruction
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -34,7 +35,7 @@ def test_measures_on_fixture_windows(tmp_path: Path) -> None:
 
 
 def test_shipped_groove_library_is_usable() -> None:
-    library = load_library(LIBRARY_PATH)
+    library = load_library(GROOVE_LIBRARY)
     assert len(library) >= 40
     styles = {groove.style for groove in library.values()}
     assert {"funk", "rock", "jazz", "latin", "hiphop"} <= styles

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.midi_io import is_piano_track, merge_tracks, read_score
-from training.piano_prep import PrepConfig, bar_statistics, run_prep
-from training.piano_sources import list_corpus, pop909_time_signature, split_of, work_key
+from encore.models.midi_io import is_piano_track, merge_tracks, read_score
+from encore.training.piano.prep import PrepConfig, bar_statistics, run_prep
+from encore.training.piano.sources import list_corpus, pop909_time_signature, split_of, work_key
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -73,7 +73,7 @@ def test_asap_is_opt_in_keyed_with_piano_midi_de_and_named_non_commercial(mini_d
     import argparse
     import shutil
 
-    from training.commands import corpus_sources
+    from encore.stage.cli.data import corpus_sources
 
     root = tmp_path / "data"
     shutil.copytree(mini_data_root, root)
@@ -97,7 +97,7 @@ def test_asap_is_opt_in_keyed_with_piano_midi_de_and_named_non_commercial(mini_d
 
 
 def test_asap_runs_and_checkpoints_say_non_commercial() -> None:
-    from training.piano_train_cli import licensed_name
+    from encore.stage.cli.train_piano import licensed_name
 
     assert licensed_name(Path("models/checkpoints/piano-default"), False) == Path("models/checkpoints/piano-default")
     named = licensed_name(Path("models/checkpoints/piano-default"), True)

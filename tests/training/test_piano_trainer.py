@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from models.checkpoint import load_piano
-from training.piano_trainer import TrainConfig, Trainer
+from encore.models.piano.checkpoint import load_piano
+from encore.training.piano.trainer import TrainConfig, Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 

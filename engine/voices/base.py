@@ -1,0 +1,108 @@
+"""The voice interface: anything that turns a model (or a pattern) into notes in show beats.
+
+A voice is driven by the engine from one worker thread of its own, so a voice never needs locks for
+its own state; the controls and a pending re-prime are set from the engine's thread and read by the
+voice between two steps of its model (an attribute swap, atomic under the GIL).
+
+To add a voice, subclass `Voice` and implement `render_until` and `position_beats`; override
+`reprime` if the voice can take a seed, and `close` if it holds resources:
+
+    class ArpVoice(Voice):
+        def render_until(self, beat: float) -> list[NoteEvent]:
+            ...  # decode until self.position_beats >= beat, reading self.controls between steps
+
+The engine calls `render` (never `render_until` directly): it renders, then publishes the notes to
+the voice's `tap` when one is set, so another voice can listen (`encore.engine.voices.note_tap`; the drum voice
+following the piano).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from encore.engine.voices.note_tap import NoteTap
+from encore.models.notes import NoteEvent
+
+Seed = Path | Sequence[NoteEvent]
+"""A seed: a MIDI file, or a phrase of notes in beats from the phrase's start."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceControls:
+    """Settings a voice reads between two steps of its model.
+
+    Attributes:
+        temperature: Sampling temperature (higher is wilder).
+        top_p: Nucleus-sampling mass kept.
+    """
+
+    temperature: float = 1.0
+    top_p: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSeed:
+    """A re-prime the voice applies when its rendering reaches `at_beat` (a bar line)."""
+
+    seed: Seed
+    at_beat: float
+
+
+class Voice:
+    """Base class of every voice.
+
+    Args:
+        name: Track name; unique in a show (the recorder writes one track per voice).
+        channel: MIDI channel 0-15 the voice plays on.
+        program: General MIDI program (0 is the acoustic grand piano).
+        controls: Starting controls.
+    """
+
+    def __init__(self, name: str, channel: int, program: int = 0, controls: VoiceControls | None = None) -> None:
+        if not 0 <= channel < 16:
+            raise ValueError(f"MIDI channel must be 0-15, got {channel}")
+        self.name = name
+        self.channel = channel
+        self.program = program
+        self.controls = controls or VoiceControls()
+        self.pending_seed: PendingSeed | None = None
+        self.tap: NoteTap | None = None
+
+    @property
+    def position_beats(self) -> float:
+        """Show beat up to which the voice has rendered; notes before it are final."""
+        raise NotImplementedError
+
+    def render_until(self, beat: float) -> list[NoteEvent]:
+        """Render on until `position_beats >= beat`; return the notes completed, onsets in show beats.
+
+        Called from the voice's worker thread, never from the event loop. May return notes that start
+        before `beat` only if they start at or after the previous `position_beats`.
+        """
+        raise NotImplementedError
+
+    def render(self, beat: float) -> list[NoteEvent]:
+        """What the engine calls: `render_until(beat)`, then the notes published to `tap` (if set)."""
+        notes = self.render_until(beat)
+        if self.tap is not None:
+            self.tap.publish(notes, self.position_beats)
+        return notes
+
+    def set_controls(self, **changes: float) -> None:
+        """Change controls (`temperature=`, `top_p=`); the voice picks them up before its next step."""
+        self.controls = replace(self.controls, **changes)
+
+    def reprime(self, seed: Seed, at_beat: float) -> None:
+        """Continue from `seed` starting at `at_beat`; notes before `at_beat` continue as they were."""
+        self.pending_seed = PendingSeed(seed, at_beat)
+
+    def close(self) -> None:
+        """Release what the voice holds (model, threads). The engine calls it once, at the end."""

@@ -1,0 +1,179 @@
+"""A live piano token stream: model, rolling KV cache, grammar mask, sampler and streaming decoder.
+
+One `PianoStream` holds B independent streams that advance together (B=1 on stage). It never
+restarts: priming with a new seed appends the seed to the same cache (which rolls when full), and the
+musical timeline runs on. Priming always ends with a `Bar` token, so what is generated next starts
+on a bar line at `position_beats`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from symusic import Note, Score, Track
+
+from encore.models.errors import SeedError
+from encore.models.midi_io import read_seed
+from encore.models.notes import NoteEvent
+from encore.models.piano.checkpoint import PianoBundle
+from encore.models.piano.decoding import decode_step, prefill
+from encore.models.piano.grammar import BatchGrammar, GrammarTables
+from encore.models.piano.sampling import SamplingConfig, sample_next
+from encore.models.piano.streaming_decoder import StreamingDecoder, TokenTable
+
+RECENT_PITCHES = 128
+
+
+def score_token_ids(bundle: PianoBundle, score: Score) -> list[int]:
+    """REMI+ ids of a one-track score."""
+    encoded = bundle.tokenizer.encode(score)
+    sequence = encoded[0] if isinstance(encoded, list) else encoded
+    return list(sequence.ids)
+
+
+def seed_token_ids(bundle: PianoBundle, path: Path) -> list[int]:
+    """REMI+ ids of a seed MIDI file (all pitched tracks merged into one piano part).
+
+    Raises:
+        SeedError: the file is missing, corrupt, or holds no notes.
+    """
+    return score_token_ids(bundle, read_seed(path))
+
+
+def phrase_score(notes: Sequence[NoteEvent], ticks_per_beat: int = 480) -> Score:
+    """A one-track piano score (120 bpm, 4/4) of a phrase; onsets in beats from its start.
+
+    Raises:
+        SeedError: the phrase has no notes.
+    """
+    if not notes:
+        raise SeedError("the phrase holds no notes to continue")
+    score = Score(ticks_per_beat)
+    track = Track(name="piano", program=0)
+    for note in notes:
+        track.notes.append(Note(round(note.onset_beats * ticks_per_beat),
+                                max(1, round(note.duration_beats * ticks_per_beat)), note.pitch, note.velocity))
+    score.tracks.append(track)
+    return score
+
+
+class PianoStream:
+    """B token streams sampled from the piano model, turned into timed notes as they come.
+
+    Args:
+        bundle: The loaded model and tokenizer.
+        sampling: Initial sampling settings (replace `self.sampling` between tokens to change them).
+        seed: Seed of the sampling generator, for reproducible output.
+        batch_size: Number of independent streams.
+        max_prime_tokens: Longest seed tail sent through the model (earlier bars still advance time).
+    """
+
+    def __init__(self, bundle: PianoBundle, sampling: SamplingConfig | None = None, seed: int | None = None,
+                 batch_size: int = 1, max_prime_tokens: int | None = None) -> None:
+        self.bundle = bundle
+        self.model = bundle.model
+        self.sampling = sampling or SamplingConfig()
+        self.batch_size = batch_size
+        device = bundle.device
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(seed if seed is not None else torch.seed())
+        vocab = bundle.tokenizer.vocab
+        self.bos, self.bar = vocab["BOS_None"], vocab["Bar_None"]
+        table = TokenTable.from_tokenizer(bundle.tokenizer)
+        self.is_pitch = torch.tensor([token.startswith("Pitch_") for token in vocab_by_id(vocab)], device=device)
+        self.grammar = BatchGrammar(GrammarTables(table), batch_size, device)
+        self.decoders = [StreamingDecoder(table) for _ in range(batch_size)]
+        self.cache = self.model.setup_caches(batch_size)
+        self.max_prime_tokens = max_prime_tokens or (self.cache.capacity * 3) // 4
+        self.recent = torch.full((batch_size, RECENT_PITCHES), vocab["PAD_None"], dtype=torch.long, device=device)
+        self.logits: torch.Tensor | None = None
+        self.tokens_generated = 0
+
+    @property
+    def position_beats(self) -> float:
+        """How far in musical time the (first) stream has got."""
+        return self.decoders[0].position_beats
+
+    def prime(self, token_ids: list[int]) -> list[NoteEvent]:
+        """Feed context tokens to every stream, then a `Bar`; return the notes they hold (not for playing).
+
+        The decoder and grammar see every token; the model sees the tail from a bar line, at most
+        `max_prime_tokens` long (plus BOS at the very start of a stream).
+        """
+        ids = [t for t in token_ids if t != self.bos] + [self.bar]
+        fresh = self.cache.tokens_seen == 0
+        tail = ids[_tail_start(ids, self.bar, self.max_prime_tokens):]
+        if fresh:
+            tail = [self.bos, *tail]
+            ids = [self.bos, *ids]
+        notes = self.decoders[0].feed_many(ids)
+        for decoder in self.decoders[1:]:
+            decoder.feed_many(ids)
+        batch = torch.tensor(ids, device=self.grammar.device)
+        for token in batch:
+            self.grammar.advance(token.expand(self.batch_size))
+        self.model.cache = self.cache  # the model may be shared with another stream
+        self.logits = prefill(self.model, torch.tensor([tail] * self.batch_size, device=self.bundle.device))
+        return notes
+
+    def prime_midi(self, path: Path) -> list[NoteEvent]:
+        """Prime with a seed MIDI file; return the seed's notes as the model reads them."""
+        return self.prime(seed_token_ids(self.bundle, path))
+
+    def prime_notes(self, notes: Sequence[NoteEvent]) -> list[NoteEvent]:
+        """Prime with a phrase (onsets in beats from its start); return it as the model reads it."""
+        return self.prime(score_token_ids(self.bundle, phrase_score(notes)))
+
+    @torch.inference_mode()
+    def step_batch(self) -> list[list[NoteEvent]]:
+        """Sample one token per stream; return the notes each token completed."""
+        if self.logits is None:
+            self.prime([])
+        window = min(self.sampling.repetition_window, RECENT_PITCHES)
+        tokens = sample_next(self.logits, self.sampling, self.generator, self.grammar.allowed(),
+                             self.recent[:, RECENT_PITCHES - window:] if window else None)
+        self.grammar.advance(tokens)
+        self._remember_pitches(tokens)
+        self.model.cache = self.cache
+        self.logits = decode_step(self.model, tokens)
+        self.tokens_generated += 1
+        ids = tokens.tolist()
+        return [decoder.feed(token) for decoder, token in zip(self.decoders, ids, strict=True)]
+
+    def step(self) -> list[NoteEvent]:
+        """Sample one token of the single stream; return the notes it completed."""
+        return self.step_batch()[0]
+
+    def generate_until(self, beat: float, max_tokens: int = 1_000_000) -> list[NoteEvent]:
+        """Step the single stream until it has reached `beat`; return every note completed."""
+        notes: list[NoteEvent] = []
+        for _ in range(max_tokens):
+            if self.position_beats >= beat:
+                break
+            notes.extend(self.step())
+        return notes
+
+    def _remember_pitches(self, tokens: torch.Tensor) -> None:
+        """Keep the last `RECENT_PITCHES` sampled Pitch tokens of each stream for the repetition penalty."""
+        pitched = self.is_pitch[tokens]
+        shifted = torch.cat([self.recent[:, 1:], tokens[:, None]], dim=1)
+        self.recent = torch.where(pitched[:, None], shifted, self.recent)
+
+
+def _tail_start(ids: list[int], bar: int, limit: int) -> int:
+    """Index of the first Bar such that the tail from it is at most `limit` tokens (or the last Bar)."""
+    bars = [index for index, token in enumerate(ids) if token == bar]
+    for index in bars:
+        if len(ids) - index <= limit:
+            return index
+    return bars[-1] if bars else 0
+
+
+def vocab_by_id(vocab: dict[str, int]) -> list[str]:
+    """Token strings ordered by id."""
+    names = [""] * len(vocab)
+    for name, index in vocab.items():
+        names[index] = name
+    return names

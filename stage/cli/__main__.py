@@ -1,0 +1,5 @@
+import sys
+
+from encore.stage.cli import main
+
+sys.exit(main())

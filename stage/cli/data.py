@@ -1,0 +1,78 @@
+"""`encore data ...` and `encore train ...`: corpus preparation and training commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from pathlib import Path
+
+from encore.training.paths import default_data_root
+from encore.training.piano.sources import DEFAULT_SOURCES, NON_COMMERCIAL_SOURCES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `data` and `train` command groups."""
+    data = subparsers.add_parser("data", help="prepare training corpora (tokenize and cache)")
+    data_sub = data.add_subparsers(dest="data_command", metavar="CORPUS", required=True)
+    piano = data_sub.add_parser("piano", help="prepare the piano corpora with the SMART recipe")
+    add_corpus_arguments(piano)
+    piano.add_argument("--workers", type=int, default=2, help="worker processes for tokenization")
+    piano.set_defaults(handler=run_data_piano)
+
+    train = subparsers.add_parser("train", help="train a model")
+    train_sub = train.add_subparsers(dest="train_command", metavar="MODEL", required=True)
+    from encore.stage.cli.train_piano import add_train_piano_parser
+
+    add_train_piano_parser(train_sub)
+    groove = _optional_module("encore.stage.cli.groove")
+    if groove is not None:
+        groove.add_data_parser(data_sub)
+        groove.add_train_parser(train_sub)
+
+
+def _optional_module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        return None
+
+
+def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose which piano data to read."""
+    parser.add_argument("--data-root", type=Path, default=default_data_root(),
+                        help="folder holding pop909/, piano_midi_de/, asap/ (default: $ENCORE_DATA or ../shared/data)")
+    parser.add_argument("--with-asap", action="store_true",
+                        help="also use ASAP (CC BY-NC-SA: non-commercial; checkpoints say so in their name)")
+
+
+def corpus_sources(args: argparse.Namespace) -> tuple[str, ...]:
+    """The sources the options ask for."""
+    return DEFAULT_SOURCES + (NON_COMMERCIAL_SOURCES if args.with_asap else ())
+
+
+def run_data_piano(args: argparse.Namespace) -> int:
+    """Prepare the piano corpora and print the counts."""
+    from encore.training.piano.prep import PrepConfig, run_prep
+
+    config = PrepConfig(data_root=args.data_root, sources=corpus_sources(args), workers=args.workers)
+    try:
+        manifest = run_prep(config)
+    except FileNotFoundError as error:
+        from encore.models.errors import EncoreError
+
+        raise EncoreError(str(error)) from None
+    print(format_manifest(manifest, config.cache_dir))
+    return 0
+
+
+def format_manifest(manifest: dict, cache_dir: Path) -> str:
+    """The data step's report: kept and dropped files, why, and tokens per split."""
+    lines = [f"cache: {cache_dir}{' (reused)' if manifest.get('reused_cache') else ''}"]
+    lines += [f"  {name}: {count} files" for name, count in manifest["per_source"].items()]
+    lines += [f"  dropped, {reason}: {count}" for reason, count in manifest["dropped"].items()]
+    for split, counts in manifest["splits"].items():
+        lines.append(f"  {split}: " + json.dumps(counts))
+    return "\n".join(lines)

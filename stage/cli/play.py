@@ -1,0 +1,81 @@
+"""The engine's subcommands: `encore play`, `encore ports`, `encore recover`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the engine's subcommands to the `encore` parser."""
+    play = subparsers.add_parser("play", help="play a setlist live, or render it headless")
+    play.add_argument("setlist", type=Path, help="TOML setlist")
+    play.add_argument("--headless", action="store_true",
+                      help="no sound card: render --wav and --record, faster than real time unless --realtime")
+    play.add_argument("--realtime", action="store_true", help="pace a headless show by the wall clock")
+    play.add_argument("--seconds", type=float, help="stop after N seconds (default: the setlist's length)")
+    play.add_argument("--record", type=Path, help="record to this MIDI file (journaled beside it as .journal)")
+    play.add_argument("--midi-type", type=int, choices=(0, 1), default=1, help="MIDI file type of --record")
+    play.add_argument("--wav", type=Path, help="render audio to this WAV file")
+    play.add_argument("--midi-port", help="MIDI output: an existing port (name or part of it)")
+    play.add_argument("--virtual-port", action="store_true", help="create --midi-port as a new virtual port")
+    play.add_argument("--midi-api", choices=("alsa", "jack"), default="alsa", help="MIDI API for --midi-port")
+    play.add_argument("--soundfont", type=Path, help="a .sf2/.sf3 file (default: FluidR3_GM)")
+    play.set_defaults(handler=_play)
+
+    ports = subparsers.add_parser("ports", help="list MIDI ports")
+    ports.add_argument("--midi-api", choices=("alsa", "jack"), default=None, help="only this API")
+    ports.set_defaults(handler=_ports)
+
+    recover = subparsers.add_parser("recover", help="rebuild a recording's MIDI file from its journal")
+    recover.add_argument("journal", type=Path)
+    recover.add_argument("--out", type=Path, required=True, help="MIDI file to write")
+    recover.add_argument("--midi-type", type=int, choices=(0, 1), default=None, help="override the file type")
+    recover.set_defaults(handler=_recover)
+
+
+def _play(args: argparse.Namespace) -> int:
+    from encore.engine.setlist import load_setlist
+    from encore.engine.show import PlayOptions, play
+
+    logging.basicConfig(level=logging.WARNING, format="encore: %(message)s")
+    setlist = load_setlist(args.setlist)
+    record, wav = args.record, args.wav
+    if args.headless and record is None and wav is None:
+        record, wav = Path("out") / f"{args.setlist.stem}.mid", Path("out") / f"{args.setlist.stem}.wav"
+    options = PlayOptions(
+        headless=args.headless, realtime=args.realtime, seconds=args.seconds, record=record,
+        midi_type=args.midi_type, wav=wav, midi_port=args.midi_port, midi_api=args.midi_api,
+        virtual_port=args.virtual_port, soundfont=args.soundfont,
+    )
+    print(f"encore: playing {args.setlist} ({'offline' if options.offline else 'real time'})", flush=True)
+    report = play(setlist, options)
+    print(f"encore: {report.summary()}")
+    for path in (record, wav):
+        if path is not None:
+            print(f"encore: wrote {path}")
+    return 0
+
+
+def _ports(args: argparse.Namespace) -> int:
+    from encore.engine.midi_ports import MidiPortError, api_ids, list_ports
+
+    for api in [args.midi_api] if args.midi_api else list(api_ids()):
+        try:
+            listing = list_ports(api)
+        except MidiPortError as error:
+            print(f"{api}: unavailable ({error})")
+            continue
+        print(f"{api} outputs: {', '.join(listing.outputs) or 'none'}")
+        print(f"{api} inputs:  {', '.join(listing.inputs) or 'none'}")
+    return 0
+
+
+def _recover(args: argparse.Namespace) -> int:
+    from encore.engine.sinks.recorder import recover
+
+    count = recover(args.journal, args.out, args.midi_type)
+    print(f"encore: recovered {count} events into {args.out}", file=sys.stdout)
+    return 0

@@ -1,0 +1,156 @@
+"""The streaming decoder emits exactly the notes MidiTok decodes, and tracks bars, meter and tempo."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from miditok import REMI
+
+from encore.models.notes import NoteEvent
+from encore.models.piano.grammar import GrammarState, GrammarTables
+from encore.models.piano.streaming_decoder import Kind, StreamingDecoder, TokenTable
+
+MIDI_FIXTURES = sorted((Path(__file__).resolve().parents[2] / "fixtures").glob("*/*.mid"))
+NoteReader = Callable[[Sequence[int]], list[tuple[int, int, int, int]]]  # see conftest.py
+
+# Runs of token kinds that random sequences are made of: whole notes, broken notes, and every
+# time token in any order (Positions before Bars, TimeSigs mid-bar, ...).
+KIND_RUNS = (
+    (Kind.PITCH, Kind.VELOCITY, Kind.DURATION),
+    (Kind.PITCH, Kind.VELOCITY, Kind.DURATION),
+    (Kind.PITCH_DRUM, Kind.VELOCITY, Kind.DURATION),
+    (Kind.PITCH, Kind.VELOCITY),
+    (Kind.VELOCITY, Kind.DURATION),
+    (Kind.PITCH,),
+    (Kind.DURATION,),
+    (Kind.BAR,),
+    (Kind.BAR, Kind.TIME_SIG),
+    (Kind.TIME_SIG,),
+    (Kind.POSITION,),
+    (Kind.TEMPO,),
+    (Kind.PAD,),
+    (Kind.BOS,),
+    (Kind.EOS,),
+)
+
+
+def token_ids(remi_tokenizer: REMI, text: str) -> list[int]:
+    return [remi_tokenizer.vocab[token] for token in text.split()]
+
+
+@pytest.mark.parametrize("path", MIDI_FIXTURES, ids=lambda path: path.name)
+def test_real_files_decode_like_miditok(
+    path: Path, real_sequences: dict[str, list[int]], miditok_notes: NoteReader, streamed_notes: NoteReader
+) -> None:
+    ids = real_sequences[path.name]
+    expected = miditok_notes(ids)
+    assert len(expected) > 100
+    assert streamed_notes(ids) == expected
+
+
+def test_start_offset_shifts_every_time(
+    token_table: TokenTable, real_sequences: dict[str, list[int]]
+) -> None:
+    ids = real_sequences["001.mid"][:400]
+    plain, shifted = StreamingDecoder(token_table), StreamingDecoder(token_table, start_beats=7.5)
+    for token_id in ids:
+        for a, b in zip(plain.feed(token_id), shifted.feed(token_id), strict=True):
+            assert b == NoteEvent(a.onset_beats + 7.5, a.pitch, a.velocity, a.duration_beats)
+        assert shifted.position_beats == plain.position_beats + 7.5
+        assert shifted.bar_start_beats == plain.bar_start_beats + 7.5
+
+
+def test_musical_state_across_meters(remi_tokenizer: REMI, token_table: TokenTable) -> None:
+    decoder = StreamingDecoder(token_table)
+    assert (decoder.bar_index, decoder.time_signature, decoder.tempo_bpm) == (-1, (4, 4), None)
+    notes = decoder.feed_many(
+        token_ids(
+            remi_tokenizer, "Bar_None TimeSig_3/4 Position_8 Tempo_121.29 Pitch_60 Velocity_63 Duration_1.0.8"
+        )
+    )
+    assert notes == [NoteEvent(1.0, 60, 63, 1.0)]
+    assert (decoder.bar_index, decoder.bar_start_beats, decoder.position_beats) == (0, 0.0, 1.0)
+    assert (decoder.time_signature, decoder.tempo_bpm, decoder.bar_length_beats) == ((3, 4), 121.29, 3.0)
+
+    # In 6/8 a position is a 32nd note and a Duration beat is an eighth note.
+    notes = decoder.feed_many(
+        token_ids(remi_tokenizer, "Bar_None TimeSig_6/8 Position_8 Pitch_64 Velocity_63 Duration_1.0.8")
+    )
+    assert notes == [NoteEvent(3.5, 64, 63, 0.5)]
+    assert (decoder.bar_index, decoder.bar_start_beats, decoder.time_signature) == (1, 3.0, (6, 8))
+    decoder.feed_many(token_ids(remi_tokenizer, "Bar_None TimeSig_6/8"))
+    assert (decoder.bar_index, decoder.bar_start_beats, decoder.position_beats) == (2, 6.0, 6.0)
+
+    decoder.reset(start_beats=2.0)
+    assert (decoder.bar_index, decoder.position_beats, decoder.tempo_bpm) == (-1, 2.0, None)
+
+
+def test_first_time_signature_applies_from_the_start(
+    remi_tokenizer: REMI, token_table: TokenTable, miditok_notes: NoteReader, streamed_notes: NoteReader
+) -> None:
+    ids = token_ids(
+        remi_tokenizer, "Bar_None Bar_None Position_4 TimeSig_6/8 Pitch_60 Velocity_63 Duration_1.0.8"
+    )
+    decoder = StreamingDecoder(token_table)
+    decoder.feed_many(ids[:3])
+    assert decoder.position_beats == 4.5  # 4/4 assumed so far
+    decoder.feed_many(ids[3:])
+    assert (decoder.position_beats, decoder.bar_start_beats) == (3.25, 3.0)  # re-timed as 6/8
+    assert streamed_notes(ids) == miditok_notes(ids) == [(52, 60, 63, 8)]
+
+
+@pytest.mark.parametrize(
+    ("text", "notes"),
+    [
+        ("Position_3 Pitch_60 Velocity_63 Duration_1.0.8", [(6, 60, 63, 16)]),  # bar 0 without a Bar
+        ("Bar_None Position_2 Pitch_60 Pitch_62 Velocity_63 Duration_1.0.8", [(4, 62, 63, 16)]),
+        ("Bar_None Position_2 Pitch_60 Velocity_63 Pitch_62 Velocity_63 Duration_1.0.8", [(4, 62, 63, 16)]),
+        ("Bar_None Position_2 Pitch_60 Velocity_63 Tempo_40.0 Duration_1.0.8", []),
+        ("Bar_None Position_2 Pitch_60 Duration_1.0.8 Velocity_63 Duration_1.0.8", []),
+        (
+            "Bar_None Position_9 Pitch_60 Velocity_63 Duration_1.0.8 Position_1 PitchDrum_40 Velocity_6 Duration_0.1.8",
+            [(2, 40, 6, 2), (18, 60, 63, 16)],
+        ),
+    ],
+)
+def test_broken_and_odd_notes_follow_miditok(
+    remi_tokenizer: REMI, text: str, notes: list, miditok_notes: NoteReader, streamed_notes: NoteReader
+) -> None:
+    ids = token_ids(remi_tokenizer, text)
+    assert miditok_notes(ids) == notes
+    assert streamed_notes(ids) == notes
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_random_sequences_decode_like_miditok(
+    data: st.DataObject, token_table: TokenTable, miditok_notes: NoteReader, streamed_notes: NoteReader
+) -> None:
+    ids_by_kind: dict[int, list[int]] = defaultdict(list)
+    for token_id, kind in enumerate(token_table.kinds):
+        ids_by_kind[kind].append(token_id)
+    runs = data.draw(st.lists(st.sampled_from(KIND_RUNS), max_size=40))
+    ids = [data.draw(st.sampled_from(ids_by_kind[kind])) for run in runs for kind in run]
+    assert streamed_notes(ids) == miditok_notes(ids)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_grammatical_sequences_decode_like_miditok(
+    data: st.DataObject,
+    grammar_tables: GrammarTables,
+    miditok_notes: NoteReader,
+    streamed_notes: NoteReader,
+) -> None:
+    grammar = GrammarState(grammar_tables)
+    ids = []
+    for _ in range(data.draw(st.integers(1, 120))):
+        token_id = data.draw(st.sampled_from(grammar.allowed().nonzero()[:, 0].tolist()))
+        grammar.advance(token_id)
+        ids.append(token_id)
+    assert streamed_notes(ids) == miditok_notes(ids)

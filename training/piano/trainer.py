@@ -1,0 +1,208 @@
+"""Pretraining the piano transformer: AdamW, warm-up and cosine decay, clipping, periodic validation,
+checkpoint and resume, DDP through torchrun, loss curves, fp16 export with a model card."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from encore.models.piano.checkpoint import save_piano
+from encore.models.piano.phi3 import Phi3, Phi3Config
+from encore.models.piano.tokenizer import load_tokenizer
+from encore.training.loss_curves import save_loss_curves
+from encore.training.piano.prep import load_split
+from encore.training.piano.token_batches import CropSampler, evaluation_windows, unigram_loss
+from encore.training.schedule import warmup_cosine
+
+
+@dataclass
+class TrainConfig:
+    """Everything a pretraining run needs; saved beside its checkpoints."""
+
+    cache_dir: Path
+    out_dir: Path
+    preset: str = "default"
+    steps: int = 4000
+    batch_size: int = 16
+    crop: int = 512
+    lr: float = 5e-4
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    eval_windows: int = 64
+    final_eval_windows: int = 512
+    save_every: int = 100
+    seed: int = 0
+    time_budget_minutes: float | None = None
+    threads: int | None = None
+    mixed_precision: bool = True
+    device: str = field(default_factory=lambda: "cuda" if torch.cuda.is_available() else "cpu")
+
+    def learning_rate(self, step: int) -> float:
+        """Linear warm-up, then cosine decay to `min_lr_ratio * lr`."""
+        return warmup_cosine(self.lr, step, self.steps, self.warmup_steps, self.min_lr_ratio)
+
+
+def language_model_loss(model: torch.nn.Module, batch: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Mean next-token cross-entropy, ignoring PAD targets."""
+    logits = model(batch[:, :-1])
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), batch[:, 1:].reshape(-1), ignore_index=pad_id)
+
+
+@torch.no_grad()
+def held_out_loss(model: Phi3, windows: torch.Tensor, pad_id: int, device: torch.device, batch_size: int = 16) -> float:
+    """Loss per token (nats) over fixed windows, weighted by the number of real target tokens."""
+    model.eval()
+    total, count = 0.0, 0
+    for chunk in windows.split(batch_size):
+        chunk = chunk.to(device)
+        real = int((chunk[:, 1:] != pad_id).sum())
+        total += float(language_model_loss(model, chunk, pad_id)) * real
+        count += real
+    model.train()
+    return total / max(1, count)
+
+
+class Trainer:
+    """One pretraining run (one process of a DDP group, or alone)."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.rank, self.world = self._init_distributed()
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.device = torch.device(config.device if config.device != "cuda" else f"cuda:{self.rank % max(1, torch.cuda.device_count())}")
+        self.tokenizer = load_tokenizer(config.cache_dir)
+        self.pad_id = self.tokenizer.vocab["PAD_None"]
+        torch.manual_seed(config.seed)
+        self.model = Phi3(Phi3Config.from_name(config.preset, vocab_size=len(self.tokenizer),
+                                               context_length=config.crop)).to(self.device)
+        self.ddp = torch.nn.parallel.DistributedDataParallel(self.model) if self.world > 1 else self.model
+        decay = [p for p in self.model.parameters() if p.dim() >= 2]
+        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=config.lr, betas=(0.9, 0.95), fused=self.device.type == "cuda",
+        )
+        tokens, offsets = load_split(config.cache_dir, "train")
+        self.sampler = CropSampler(tokens, offsets, config.crop, self.pad_id, seed=config.seed * 1000 + self.rank)
+        self.step = 0
+        self.history: dict[str, list] = {"train": [], "validation": []}
+        self.wall_seconds = 0.0
+        self._resume()
+
+    @staticmethod
+    def _init_distributed() -> tuple[int, int]:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+    @property
+    def state_path(self) -> Path:
+        """Full training state (fp32 weights, optimizer, history) for resuming."""
+        return self.config.out_dir / "train_state.pt"
+
+    def _resume(self) -> None:
+        if not self.state_path.is_file():
+            return
+        state = torch.load(self.state_path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.history, self.wall_seconds = state["step"], state["history"], state["wall_seconds"]
+        self.sampler.rng = state["rng"][self.rank] if self.rank < len(state["rng"]) else self.sampler.rng
+
+    def _save_state(self) -> None:
+        rngs = [None] * self.world
+        if self.world > 1:
+            dist.all_gather_object(rngs, self.sampler.rng)
+        else:
+            rngs = [self.sampler.rng]
+        if self.rank != 0:
+            return
+        self.config.out_dir.mkdir(parents=True, exist_ok=True)
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
+                 "history": self.history, "wall_seconds": self.wall_seconds, "rng": rngs,
+                 "config": {k: str(v) for k, v in asdict(self.config).items()}}
+        torch.save(state, self.state_path.with_suffix(".tmp"))
+        os.replace(self.state_path.with_suffix(".tmp"), self.state_path)
+        save_loss_curves(self.history, self.config.out_dir / "loss_curves.png", "piano transformer")
+
+    def train(self) -> dict:
+        """Run until `steps` (or the time budget); return the final metrics (rank 0)."""
+        config = self.config
+        windows = evaluation_windows(*load_split(config.cache_dir, "validation"), config.crop, self.pad_id,
+                                     config.eval_windows)
+        progress = None
+        if self.rank == 0:
+            from tqdm import tqdm
+
+            progress = tqdm(total=config.steps, initial=self.step, desc="train piano", unit="step")
+        started = time.perf_counter() - self.wall_seconds
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=config.mixed_precision)
+        self.model.train()
+        while self.step < config.steps:
+            tick = time.perf_counter()
+            for group in self.optimizer.param_groups:
+                group["lr"] = config.learning_rate(self.step)
+            batch = self.sampler.batch(config.batch_size).to(self.device)
+            with autocast:
+                loss = language_model_loss(self.ddp, batch, self.pad_id)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            self.optimizer.step()
+            self.step += 1
+            self.wall_seconds = time.perf_counter() - started
+            tokens_per_second = config.batch_size * config.crop * self.world / (time.perf_counter() - tick)
+            self.history["train"].append((self.step, loss.item()))
+            if progress is not None:
+                progress.update(1)
+                progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_per_second:,.0f}")
+            out_of_time = config.time_budget_minutes is not None and self.wall_seconds > 60 * config.time_budget_minutes
+            if self.world > 1:
+                flag = torch.tensor([float(out_of_time)])
+                dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+                out_of_time = bool(flag.item())
+            last = self.step == config.steps or out_of_time
+            if self.rank == 0 and (self.step % config.eval_every == 0 or last):
+                value = held_out_loss(self.model, windows, self.pad_id, self.device)
+                self.history["validation"].append((self.step, value))
+                if progress is not None:
+                    progress.write(f"step {self.step}: validation loss {value:.4f}")
+            if self.step % config.save_every == 0 or last:
+                self._save_state()
+            if out_of_time:
+                break
+        if progress is not None:
+            progress.close()
+        return self.finish() if self.rank == 0 else {}
+
+    def finish(self) -> dict:
+        """Held-out losses, unigram baseline; export fp16 weights with a model card."""
+        config = self.config
+        test_tokens, test_offsets = load_split(config.cache_dir, "test")
+        val_tokens, val_offsets = load_split(config.cache_dir, "validation")
+        metrics = {
+            "steps": self.step,
+            "wall_minutes": round(self.wall_seconds / 60, 1),
+            "validation_loss": held_out_loss(self.model, evaluation_windows(val_tokens, val_offsets, config.crop, self.pad_id, config.final_eval_windows), self.pad_id, self.device),
+            "test_loss": held_out_loss(self.model, evaluation_windows(test_tokens, test_offsets, config.crop, self.pad_id, config.final_eval_windows), self.pad_id, self.device),
+            "unigram_test_loss": unigram_loss(self.sampler.tokens, test_tokens, len(self.tokenizer), self.pad_id),
+            "train_tokens_seen": self.step * config.batch_size * config.crop * self.world,
+        }
+        (config.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        manifest = json.loads((config.cache_dir / "manifest.json").read_text())
+        from encore.training.model_card import piano_card
+
+        save_piano(config.out_dir / "export", self.model.eval(), self.tokenizer, piano_card(config, metrics, manifest))
+        return metrics
