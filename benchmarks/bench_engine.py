@@ -4,6 +4,14 @@
 The piano rows use `encore.models.piano.stream` with the shipped checkpoint when
 `models/checkpoints/piano-default/` exists, else the tiny random model; where the stream API is
 missing, a torch matmul thread stands in for decoding (the note says so).
+
+- `jitter_*`: percentiles of the sender's lateness over every event of one 20-s real-time run.
+- `jack_loopback_p50|p99`: each note-on received back through a JACK dummy server is matched to the
+  note-on sent with the same channel and pitch nearest in time (within `MATCH_WINDOW_S`), so a lost
+  note costs one pair, not every later one; `jack_loopback_lost` counts notes sent and never
+  received. Nothing received is a failed row (no value), never 0 ms.
+- `rtf_piano`, `rtf_piano_drums`: music seconds over wall seconds, the median of `RTF_RUNS` runs, each
+  from a fresh voice (same seed, so the same music); the note gives the spread.
 """
 
 from __future__ import annotations
@@ -14,9 +22,11 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.timing import Spread
 from encore.engine.clock import VirtualClock
 from encore.engine.control import SetSampling
 from encore.engine.engine import Engine, EngineConfig
@@ -32,6 +42,14 @@ SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"
 DEFAULT_CHECKPOINT = shipped_folder("piano", "default")
 JITTER_SECONDS = 20.0
 PROBE_BPM = 240.0
+#: An arrival is paired with a send of the same channel and pitch at most this far from it in time
+#: (the probe repeats a key every 0.25 s, so pairs cannot be confused).
+MATCH_WINDOW_S = 0.1
+#: How many times each real-time factor is measured.
+RTF_RUNS = 5
+
+Key = tuple[int, int]
+"""(channel, pitch) of a note message."""
 
 
 def _probe_voice() -> PatternVoice:
@@ -95,7 +113,8 @@ def _jitter_rows(switch_interval: float | None, label: str) -> list[dict]:
         report = asyncio.run(engine.run(JITTER_SECONDS))
         load = f"piano voice decoding ({which})"
     jitter = report.jitter_ms()
-    note = f"{len(report.lateness)} events over {JITTER_SECONDS:.0f} s, {load}, {label}; underruns {report.counts.underruns}"
+    note = (f"{len(report.lateness)} events over {JITTER_SECONDS:.0f} s (one run), {load}, {label}; "
+            f"underruns {report.counts.underruns}")
     return [
         {"name": f"jitter_p50[{label}]", "value": round(jitter["p50"], 3), "unit": "ms", "note": note},
         {"name": f"jitter_p99[{label}]", "value": round(jitter["p99"], 3), "unit": "ms", "note": "target <= 1 ms"},
@@ -103,7 +122,61 @@ def _jitter_rows(switch_interval: float | None, label: str) -> list[dict]:
     ]
 
 
-def _jack_rows() -> list[dict]:
+@dataclass(frozen=True)
+class Matching:
+    """Arrivals paired with sends.
+
+    Attributes:
+        latencies_s: Arrival minus send time of every matched pair, in send order.
+        lost: Sends that no arrival matched.
+        unmatched: Arrivals that matched no send.
+    """
+
+    latencies_s: list[float]
+    lost: int
+    unmatched: int
+
+
+def match_arrivals(sent: Sequence[tuple[Key, float]], received: Sequence[tuple[Key, float]],
+                   window_s: float = MATCH_WINDOW_S) -> Matching:
+    """Pair each received note with the sent note of the same key nearest in time (at most `window_s`
+    apart), closest pairs first; each send and each arrival is used once."""
+    candidates = []
+    for i, (key, sent_at) in enumerate(sent):
+        for j, (other, arrived_at) in enumerate(received):
+            if other == key and abs(arrived_at - sent_at) <= window_s:
+                candidates.append((abs(arrived_at - sent_at), i, j))
+    pairs: dict[int, int] = {}
+    taken: set[int] = set()
+    for _, i, j in sorted(candidates):
+        if i not in pairs and j not in taken:
+            pairs[i] = j
+            taken.add(j)
+    latencies = [received[pairs[i]][1] - sent[i][1] for i in sorted(pairs)]
+    return Matching(latencies, len(sent) - len(pairs), len(received) - len(taken))
+
+
+def loopback_rows(matching: Matching, sent: int, what: str) -> list[dict]:
+    """The loopback rows of one matching of `sent` note-ons."""
+    lost_note = (f"of {sent} note-ons sent, never received; {matching.unmatched} received matched no send "
+                 f"(same channel and pitch within {MATCH_WINDOW_S * 1000:.0f} ms)")
+    lost = {"name": "jack_loopback_lost", "value": matching.lost, "unit": "notes", "note": lost_note}
+    if not matching.latencies_s:
+        failed = f"FAILED: nothing received back of {sent} note-ons sent ({what})"
+        return [{"name": "jack_loopback_p50", "value": None, "unit": "ms", "note": failed},
+                {"name": "jack_loopback_p99", "value": None, "unit": "ms", "note": failed}, lost]
+    errors = [1000 * s for s in matching.latencies_s]
+    note = (f"{len(errors)} of {sent} note-ons received back through {what}, each matched to the send of "
+            f"the same channel and pitch nearest in time")
+    return [
+        {"name": "jack_loopback_p50", "value": round(percentile(errors, 0.5), 3), "unit": "ms", "note": note},
+        {"name": "jack_loopback_p99", "value": round(percentile(errors, 0.99), 3), "unit": "ms",
+         "note": f"max {max(errors):.3g} ms"},
+        lost,
+    ]
+
+
+def _jack_rows(seconds: float = 10.0) -> list[dict]:
     import os
     import shutil
     import subprocess
@@ -120,68 +193,82 @@ def _jack_rows() -> list[dict]:
     os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
     try:
         time.sleep(1.0)
-        received: list[float] = []
+        received: list[tuple[Key, float]] = []
+
+        def arrived(item: tuple[list[int], float], _: object) -> None:
+            at, message = time.perf_counter(), item[0]
+            if len(message) == 3 and message[0] & 0xF0 == 0x90 and message[2] > 0:
+                received.append(((message[0] & 0x0F, message[1]), at))
+
         midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "encore-bench-in")
-        midi_in.set_callback(lambda item, _: received.append(time.perf_counter()) if item[0][0] & 0xF0 == 0x90 else None)
+        midi_in.set_callback(arrived)
         midi_in.open_virtual_port("in")
         memory = MemorySink()
         engine = Engine([_probe_voice()], [MidiOutSink("encore-bench-in", api="jack"), memory],
                         EngineConfig(bpm=PROBE_BPM))
-        asyncio.run(engine.run(10.0))
+        asyncio.run(engine.run(seconds))
         time.sleep(0.1)
         midi_in.delete()
-        sent = [e for e in memory.events if e.is_note_on]
-        errors = [1000 * (t - engine.sender.origin - e.time) for t, e in zip(received, sent, strict=False)]
+        origin = engine.sender.origin
+        sent = [((e.channel, e.message[1]), origin + e.time) for e in memory.events if e.is_note_on]
     finally:
         server.terminate()
         server.wait()
-    note = f"{len(errors)} note-ons through jackd dummy (48 kHz, 256-frame periods = 5.3 ms)"
-    return [
-        {"name": "jack_loopback_p50", "value": round(percentile(errors, 0.5), 3), "unit": "ms", "note": note},
-        {"name": "jack_loopback_p99", "value": round(percentile(errors, 0.99), 3), "unit": "ms", "note": ""},
-    ]
+    return loopback_rows(match_arrivals(sent, list(received)), len(sent),
+                         "jackd dummy (48 kHz, 256-frame periods = 5.3 ms)")
 
 
-def _rtf_rows() -> list[dict]:
+def _rtf_once(with_drums: bool, beats: float) -> tuple[float, float, str] | None:
+    """(music s, wall s, which piano) of one render of `beats` from a fresh voice, or None without one.
+
+    The piano alone renders them in one go; with drums, piano and drums following it render a beat at
+    a time in turn, as the engine asks them.
+    """
     piano, which = _piano_voice()
     if piano is None:
-        return [{"name": "rtf_piano", "value": None, "unit": "x", "note": f"skipped: {which}"}]
-    bpm, beats = 120.0, 64.0
-    piano.render_until(4.0)  # warm up
+        return None
+    voices: list[Voice] = [piano]
+    if with_drums:
+        from encore.engine.voices.drums import DrumPart, DrumVoice
+        from encore.engine.voices.note_tap import NoteTap
+        from encore.models.groove.library import load_library
+        from encore.models.groove.model import GrooveModel
+
+        piano.tap = NoteTap()
+        voices.append(DrumVoice(GrooveModel.load("factorized"), load_library(), DrumPart("follow-piano", "pop"),
+                                follow=piano.tap))
+    bpm = 120.0
+    for voice in voices:
+        voice.render(4.0)  # warm up
     started = time.perf_counter()
-    while piano.position_beats < 4.0 + beats:  # a render may return early (token cap per render)
-        piano.render_until(4.0 + beats)
+    if not with_drums:
+        while piano.position_beats < 4.0 + beats:  # a render may return early (token cap per render)
+            piano.render_until(4.0 + beats)
+    for beat in range(5, 5 + int(beats)) if with_drums else ():
+        for voice in voices:
+            while voice.position_beats < beat:
+                voice.render(float(beat))
     wall = time.perf_counter() - started
-    music = beats * 60.0 / bpm
-    return [{"name": "rtf_piano", "value": round(music / wall, 2), "unit": "x",
-             "note": f"{which}, {music:.0f} s of music at {bpm:.0f} bpm in {wall:.1f} s; target >= 3x"}]
+    return beats * 60.0 / bpm, wall, which
+
+
+def _rtf_rows(with_drums: bool = False, runs: int = RTF_RUNS, beats: float = 64.0) -> list[dict]:
+    name = "rtf_piano_drums" if with_drums else "rtf_piano"
+    results = [result for _ in range(runs) if (result := _rtf_once(with_drums, beats)) is not None]
+    if not results:
+        return [{"name": name, "median": None, "unit": "x", "note": "skipped: no models.piano_stream"}]
+    music, _, which = results[0]
+    factors = Spread.of([music / wall for music, wall, _ in results])
+    walls = Spread.of([wall for _, wall, _ in results])
+    what = f"{which} + drums (groove-factorized, follow-piano)" if with_drums else which
+    note = (f"median of {factors.n} runs, each a fresh voice (same seed): {what}, {music:.0f} s of music at "
+            f"120 bpm in {walls.median:.1f} s (median); {factors.describe('x')}")
+    return [{"name": name, "median": round(factors.median, 2), "unit": "x",
+             "note": note + ("" if with_drums else "; target >= 3x")}]
 
 
 def _rtf_band_rows() -> list[dict]:
-    """Piano plus drums following it, rendered a beat at a time in turn, as the engine asks them."""
-    piano, which = _piano_voice()
-    if piano is None:
-        return [{"name": "rtf_piano_drums", "value": None, "unit": "x", "note": f"skipped: {which}"}]
-    from encore.engine.voices.drums import DrumPart, DrumVoice
-    from encore.engine.voices.note_tap import NoteTap
-    from encore.models.groove.library import load_library
-    from encore.models.groove.model import GrooveModel
-
-    piano.tap = NoteTap()
-    drums = DrumVoice(GrooveModel.load("factorized"), load_library(), DrumPart("follow-piano", "pop"),
-                      follow=piano.tap)
-    bpm, beats = 120.0, 64.0
-    for voice in (piano, drums):
-        voice.render(4.0)  # warm up
-    started = time.perf_counter()
-    for beat in range(5, 5 + int(beats)):
-        for voice in (piano, drums):
-            while voice.position_beats < beat:  # a render may return early (token cap per render)
-                voice.render(float(beat))
-    wall = time.perf_counter() - started
-    music = beats * 60.0 / bpm
-    return [{"name": "rtf_piano_drums", "value": round(music / wall, 2), "unit": "x",
-             "note": f"{which} + drums (groove-factorized, follow-piano), {music:.0f} s of music in {wall:.1f} s"}]
+    return _rtf_rows(with_drums=True)
 
 
 def _first_note_rows() -> list[dict]:
@@ -196,7 +283,8 @@ def _first_note_rows() -> list[dict]:
         assert report.first_note_s is not None
         times.append(time.perf_counter() - started - report.seconds + (engine.sender.first_note_time or 0.0))
     return [{"name": "first_note_s", "median": round(statistics.median(times), 3), "unit": "s",
-             "note": f"load + prime ({which}) + preroll to the first note-on sent, in process (add ~python start)"}]
+             "note": f"load + prime ({which}) + preroll to the first note-on sent, in process (add ~python start); "
+                     f"{Spread.of(times).describe('s')}"}]
 
 
 def _run_until_first_note(engine: Engine) -> ShowReport:
@@ -225,9 +313,10 @@ def _control_latency_rows() -> list[dict]:
     report = asyncio.run(engine.run(10.0))
     thread.join()
     latencies = [c.seconds for c in report.control_latencies]
+    spread = f"; {Spread.of(latencies).describe('s')}" if latencies else ""
     return [{"name": "control_latency_sampling", "median": round(statistics.median(latencies), 3) if latencies else None,
              "unit": "s", "note": f"{len(latencies)} SetSampling commands on {which if piano else 'pattern'}; "
-                                  "lookahead is one bar (2 s at 120 bpm) by design"}]
+                                  f"lookahead is one bar (2 s at 120 bpm) by design{spread}"}]
 
 
 def _offline_hour_row() -> list[dict]:

@@ -16,11 +16,13 @@ two renders, and a voice reads new controls between two tokens. When each takes 
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from encore.engine.voices.base import Seed
+from encore.models.sampling_config import SAMPLING_FIELDS, SamplingConfig
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,26 @@ class SetTempo:
 
 @dataclass(frozen=True)
 class SetSampling:
-    """Change sampling settings of one voice (or all with `voice=None`); None leaves a setting as is."""
+    """Change sampling settings (`SamplingConfig` fields) of one voice, or all with `voice=None`.
+
+    None leaves a setting as it is; `changes()` gives the ones set.
+    """
 
     voice: str | None = None
     temperature: float | None = None
     top_p: float | None = None
+    min_p: float | None = None
+    repetition_penalty: float | None = None
+    repetition_window: int | None = None
+
+    @classmethod
+    def to(cls, voice: str | None, sampling: SamplingConfig) -> SetSampling:
+        """A command that sets every field to `sampling`'s."""
+        return cls(voice, **dataclasses.asdict(sampling))
+
+    def changes(self) -> dict[str, float | int]:
+        """The settings this command changes."""
+        return {name: getattr(self, name) for name in SAMPLING_FIELDS if getattr(self, name) is not None}
 
 
 @dataclass(frozen=True)

@@ -305,10 +305,9 @@ class Engine:
                 self.queue.retime(beat, self.clock.time_at)
                 self.queue.push(MidiEvent(self.clock.time_at(beat), beat, set_tempo(bpm), TEMPO_TRACK))
                 self._record_latency(item, TEMPO_TRACK, self.clock.time_at(beat))
-            case SetSampling(voice=name, temperature=temperature, top_p=top_p):
-                changes = {k: v for k, v in (("temperature", temperature), ("top_p", top_p)) if v is not None}
+            case SetSampling(voice=name):
                 for voice in [self.voices[name]] if name is not None else self.voices.values():
-                    voice.set_controls(**changes)
+                    voice.set_sampling(**command.changes())
                     self._marks.append(_LatencyMark(item, voice.name, voice.position_beats))
             case Mute(voice=name, muted=muted):
                 self.router.set_muted(self.voices[name].name, muted)

@@ -2,7 +2,8 @@
 
 Format (docs/engine.md): the first line is a header object with `"encore_journal": 1`; every other
 line is one event `{"t": show seconds, "b": show beat, "tr": track, "m": [MIDI bytes]}`. A process
-killed mid-write leaves at most a truncated last line, which `read_journal` skips.
+killed mid-write leaves at most a truncated last line (one without its newline), which `read_journal`
+skips; any other line that does not parse is corruption, reported with its line number.
 """
 
 from __future__ import annotations
@@ -92,24 +93,32 @@ class JournalWriter:
 
 
 def read_journal(path: Path) -> tuple[JournalHeader, list[MidiEvent]]:
-    """The header and every complete event of a journal; a truncated last line is skipped.
+    """The header and every complete event of a journal.
+
+    Every line ends with a newline when it is complete, so only a last line without one (a write cut
+    short by a crash) may be skipped, and only if it does not parse.
 
     Raises:
-        JournalError: if the file is missing, has no valid header, or is corrupt before its last line.
+        JournalError: if the file is missing, has no valid header, or has a corrupt line (the error
+            names its line number) other than a truncated last one.
     """
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as error:
         raise JournalError(f"cannot read journal {path}: {error.strerror}") from error
-    if not lines:
+    if not text:
         raise JournalError(f"journal {path} is empty")
+    lines = text.split("\n")
+    truncated = lines[-1] != ""  # the text after the last newline: empty unless a write was cut short
+    if not truncated:
+        lines.pop()
     try:
         raw = json.loads(lines[0])
         if raw.pop("encore_journal") != JOURNAL_VERSION:
             raise ValueError("unknown version")
         raw["time_signature"] = tuple(raw["time_signature"])
         header = JournalHeader(**raw)
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise JournalError(f"{path} is not an encore journal (bad header: {error})") from error
     events = []
     for number, line in enumerate(lines[1:], start=2):
@@ -117,7 +126,7 @@ def read_journal(path: Path) -> tuple[JournalHeader, list[MidiEvent]]:
             item = json.loads(line)
             events.append(MidiEvent(float(item["t"]), float(item["b"]), tuple(int(b) for b in item["m"]), str(item["tr"])))
         except (ValueError, KeyError, TypeError) as error:
-            if number == len(lines):
+            if truncated and number == len(lines):
                 break
-            raise JournalError(f"{path}:{number}: corrupt journal line ({error})") from error
+            raise JournalError(f"journal {path}, line {number}: corrupt ({error})") from error
     return header, events

@@ -5,6 +5,11 @@ no hanging notes: every note-on it passes is matched by a note-off in every sink
 released first, so each sink sees strict on/off alternation per key), and `panic`/`release` end what
 sounds with note-offs, sustain off (CC 64 = 0) and All Notes Off (CC 123).
 
+Which note-off ends a key: every audible note-on holds its key for its track until a note-off of that
+track and key; the key sounds in the sinks until its last audible hold, of any track, is let go. A
+note-on of a muted (or not soloed) track is suppressed, and so is the note-off that ends it: a
+track's note-off ends its audible hold on the key if it has one, else one of its suppressed ones.
+
 Sink failure policy: a sink that raises is reported, then `reopen()`ed and sent the event again; if
 that fails it is dropped and the show goes on with the other sinks.
 """
@@ -14,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from encore.engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, MidiEvent, control_change, note_off
@@ -37,16 +42,15 @@ class Router:
 
     Args:
         sinks: The outputs, all fed the same events.
-        on_failure: Called (under the lock, from the sending thread) for every sink failure.
     """
 
-    def __init__(self, sinks: Sequence[Sink], on_failure: Callable[[SinkFailure], None] | None = None) -> None:
+    def __init__(self, sinks: Sequence[Sink]) -> None:
         self.sinks = list(sinks)
         self.failures: list[SinkFailure] = []
-        self._on_failure = on_failure
         self._lock = threading.Lock()
-        self._depth: Counter[tuple[int, int]] = Counter()
-        self._suppressed: Counter[tuple[int, int]] = Counter()
+        self._depth: Counter[tuple[int, int]] = Counter()  # audible holds per key, all tracks
+        self._held: Counter[tuple[str, tuple[int, int]]] = Counter()  # audible holds per (track, key)
+        self._suppressed: Counter[tuple[str, tuple[int, int]]] = Counter()  # muted holds per (track, key)
         self._channel_track: dict[int, str] = {}
         self._owner: dict[tuple[int, int], str] = {}
         self._muted: set[str] = set()
@@ -78,20 +82,22 @@ class Router:
                 self._fan_out(event)
                 return True
             key = (event.channel, event.message[1])
+            hold = (event.track, key)
             if event.is_note_on:
                 if not self.audible(event.track):
-                    self._suppressed[key] += 1
+                    self._suppressed[hold] += 1
                     return False
                 if self._depth[key] > 0:
                     self._fan_out(MidiEvent(event.time, event.beat, note_off(*key), event.track))
                 self._depth[key] += 1
+                self._held[hold] += 1
                 self._owner[key] = event.track
             elif event.is_note_off:
-                if self._suppressed[key] > 0 and self._depth[key] == 0:
-                    self._suppressed[key] -= 1
+                if self._held[hold] == 0:  # the end of a suppressed note, or of nothing
+                    if self._suppressed[hold] > 0:
+                        self._suppressed[hold] -= 1
                     return False
-                if self._depth[key] == 0:
-                    return False
+                self._held[hold] -= 1
                 self._depth[key] -= 1
                 if self._depth[key] > 0:
                     return False
@@ -111,6 +117,8 @@ class Router:
                 if key[0] in wanted and self._depth[key] > 0:
                     self._fan_out(MidiEvent(time, beat, note_off(*key), self._owner[key]))
                     del self._depth[key]
+            for hold in [hold for hold in self._held if hold[1][0] in wanted]:
+                del self._held[hold]
             for channel in sorted(wanted & used.keys()):
                 self._fan_out(MidiEvent(time, beat, control_change(channel, CC_SUSTAIN, 0), used[channel]))
                 self._fan_out(MidiEvent(time, beat, control_change(channel, CC_ALL_NOTES_OFF, 0), used[channel]))
@@ -139,8 +147,6 @@ class Router:
         failure = SinkFailure(sink.name, f"{type(error).__name__}: {error}", reopened)
         log.warning("sink %s failed (%s); %s", failure.sink, failure.error, "reopened" if reopened else "dropped")
         self.failures.append(failure)
-        if self._on_failure is not None:
-            self._on_failure(failure)
 
 
 def _reopen_and_resend(sink: Sink, event: MidiEvent) -> bool:

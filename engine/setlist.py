@@ -34,6 +34,7 @@ import mido
 from encore.engine.clock import bar_beats, beats_to_seconds, parse_time_signature
 from encore.engine.voices.drums import DEFAULT_GROOVE, DrumPart
 from encore.models.errors import EncoreError, SeedError
+from encore.models.sampling_config import SAMPLING_FIELDS, SamplingConfig
 
 
 class SetlistError(EncoreError):
@@ -106,13 +107,12 @@ class DrumSettings:
     pattern: dict = field(default_factory=dict)
     channel: int = 10
     program: int = 0
-    temperature: float = 1.0
+    temperature: float = SamplingConfig.temperature
     sampling_seed: int = 0
 
     def __post_init__(self) -> None:
         _check_midi_numbers(self.channel, self.program)
-        if not 0 < self.temperature <= 5:
-            raise ValueError("temperature: must be in (0, 5]")
+        SamplingConfig(temperature=self.temperature)
         DrumPart(self.mode, self.groove, self.pattern)
 
     @property
@@ -123,23 +123,28 @@ class DrumSettings:
 
 @dataclass(frozen=True)
 class Song:
-    """One song: seed, tempo, sampling, length."""
+    """One song: seed, tempo, sampling settings (`SamplingConfig`'s fields and defaults), length."""
 
     bars: int
     seed: str = ""
     tempo: float = 120.0
-    temperature: float = 1.0
-    top_p: float = 0.95
+    temperature: float = SamplingConfig.temperature
+    top_p: float = SamplingConfig.top_p
+    min_p: float = SamplingConfig.min_p
+    repetition_penalty: float = SamplingConfig.repetition_penalty
+    repetition_window: int = SamplingConfig.repetition_window
 
     def __post_init__(self) -> None:
         if self.bars < 1:
             raise ValueError("bars: must be at least 1")
         if not 20 <= self.tempo <= 400:
             raise ValueError("tempo: must be between 20 and 400 bpm")
-        if not 0 < self.temperature <= 5:
-            raise ValueError("temperature: must be in (0, 5]")
-        if not 0 < self.top_p <= 1:
-            raise ValueError("top_p: must be in (0, 1]")
+        _ = self.sampling  # one validation of the sampling settings, naming the bad field
+
+    @property
+    def sampling(self) -> SamplingConfig:
+        """The song's sampling settings."""
+        return SamplingConfig(**{name: getattr(self, name) for name in SAMPLING_FIELDS})
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ from encore.engine.engine import Engine, EngineConfig
 from encore.engine.report import ShowReport
 from encore.engine.setlist import DrumSettings, PianoSettings, Setlist
 from encore.engine.sinks.base import Sink
-from encore.engine.voices.base import Voice, VoiceControls
+from encore.engine.voices.base import Voice
 from encore.engine.voices.drums import DrumVoice
 from encore.engine.voices.note_tap import NoteTap
 from encore.engine.voices.pattern import PatternVoice, click_pattern
 from encore.engine.voices.piano import PianoVoice
 from encore.models.errors import EncoreError
+from encore.models.sampling_config import SamplingConfig
 
 if TYPE_CHECKING:
     from encore.models.piano.stream import PianoStream
@@ -80,9 +81,8 @@ def build_voices(setlist: Setlist) -> list[Voice]:
     piano_tap: NoteTap | None = None
     if setlist.piano is not None:
         stream = _piano_stream(setlist.piano, setlist.folder)
-        controls = VoiceControls(first.temperature, first.top_p)
         piano = PianoVoice(stream, setlist.seed_path(first), "piano", setlist.piano.channel - 1,
-                           setlist.piano.program, controls)
+                           setlist.piano.program, first.sampling)
         if setlist.drums is not None:
             piano.tap = piano_tap = NoteTap()
         voices.append(piano)
@@ -129,7 +129,7 @@ def build_engine(setlist: Setlist, voices: list[Voice], sinks: list[Sink], now: 
         engine.cue(SetTempo(song.tempo), start)
         if setlist.piano is not None:
             engine.cue(Reseed(setlist.seed_path(song), "piano"), start)
-            engine.cue(SetSampling("piano", song.temperature, song.top_p), start)
+            engine.cue(SetSampling.to("piano", song.sampling), start)
     return engine
 
 
@@ -155,10 +155,9 @@ def _drum_voice(settings: DrumSettings, folder: Path, follow: NoteTap | None, bp
     from encore.models.groove.model import GrooveModel
 
     model = GrooveModel.load(_checkpoint_in(folder, settings.checkpoint, "groove"))
-    controls = VoiceControls(temperature=settings.temperature)
     try:
         return DrumVoice(model, load_library(), settings.part, follow, bpm, "drums", settings.channel - 1,
-                         settings.program, controls, settings.sampling_seed)
+                         settings.program, SamplingConfig(temperature=settings.temperature), settings.sampling_seed)
     except ValueError as error:
         raise EncoreError(f"drums.{error}") from error
 

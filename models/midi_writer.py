@@ -1,4 +1,9 @@
-"""Notes in beats to a standard MIDI file: note_on/note_off only, one tempo, type 0 or 1."""
+"""Standard MIDI files from notes or timed messages: the one place tracks are built.
+
+`to_track` turns (absolute tick, message) pairs into a track with delta times; `write_notes` writes
+notes in beats as a type-0 file with one tempo, and the engine's recorder builds its files with
+`to_track` too.
+"""
 
 from __future__ import annotations
 
@@ -33,11 +38,19 @@ def note_messages(notes: Iterable[NoteEvent], channel: int, ticks_per_beat: int)
     return [(tick, message) for tick, _, message in events]
 
 
-def to_track(timed: Sequence[tuple[int, mido.Message | mido.MetaMessage]], name: str | None = None) -> mido.MidiTrack:
-    """A track from (absolute tick, message) pairs, with delta times and an end_of_track."""
+def to_track(timed: Sequence[tuple[int, mido.Message | mido.MetaMessage]], name: str | None = None,
+             head: Sequence[mido.MetaMessage] = ()) -> mido.MidiTrack:
+    """A track from (absolute tick, message) pairs, with delta times and an end_of_track.
+
+    Args:
+        timed: The messages at their absolute ticks; pairs at the same tick keep their order.
+        name: Written first as a `track_name` meta message, if given.
+        head: Meta messages (a time signature, ...) placed at tick 0 after the name, in order.
+    """
     track = mido.MidiTrack()
-    if name:
+    if name is not None:
         track.append(mido.MetaMessage("track_name", name=name, time=0))
+    track.extend(message.copy(time=0) for message in head)
     previous = 0
     for tick, message in sorted(timed, key=lambda pair: pair[0]):
         track.append(message.copy(time=tick - previous))

@@ -17,6 +17,7 @@ import mido
 from encore.engine.journal import JournalHeader, JournalWriter, read_journal
 from encore.engine.midi import TEMPO_TRACK, TIME_SIGNATURE_DENOMINATORS, MidiEvent, meta_tempo_bpm, note_off
 from encore.engine.sinks.base import Sink
+from encore.models.midi_writer import to_track
 
 JOURNAL_SUFFIX = ".journal"
 
@@ -44,11 +45,11 @@ def events_to_midi(events: Sequence[MidiEvent], header: JournalHeader) -> mido.M
         placed.setdefault(track, []).append((ticks[i], _to_mido(event)))
     midi = mido.MidiFile(type=header.midi_type, ticks_per_beat=header.ppq)
     if header.midi_type == 0:
-        merged = sorted((item for name in names for item in placed[name]), key=lambda item: item[0])
-        midi.tracks.append(_track("encore", meta, merged))
+        merged = [item for name in names for item in placed[name]]
+        midi.tracks.append(to_track(merged, "encore", meta))
     else:
-        midi.tracks.append(_track(TEMPO_TRACK, meta, placed[TEMPO_TRACK]))
-        midi.tracks.extend(_track(name, [], placed[name]) for name in names[1:])
+        midi.tracks.append(to_track(placed[TEMPO_TRACK], TEMPO_TRACK, meta))
+        midi.tracks.extend(to_track(placed[name], name) for name in names[1:])
     return midi
 
 
@@ -122,13 +123,3 @@ def _to_mido(event: MidiEvent) -> mido.Message | mido.MetaMessage:
     if event.is_meta:
         return mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(meta_tempo_bpm(event.message)))
     return mido.Message.from_bytes(list(event.message))
-
-
-def _track(name: str, head: list[mido.MetaMessage], items: list[tuple[int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:
-    track = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0), *head])
-    previous = 0
-    for tick, message in items:
-        track.append(message.copy(time=tick - previous))
-        previous = tick
-    track.append(mido.MetaMessage("end_of_track", time=0))
-    return track

@@ -1,7 +1,7 @@
 """The voice interface: anything that turns a model (or a pattern) into notes in show beats.
 
 A voice is driven by the engine from one worker thread of its own, so a voice never needs locks for
-its own state; the controls and a pending re-prime are set from the engine's thread and read by the
+its own state; the sampling settings and a pending re-prime are set from the engine's thread and read by the
 voice between two steps of its model (an attribute swap, atomic under the GIL).
 
 To add a voice, subclass `Voice` and implement `render_until` and `position_beats`; override
@@ -9,7 +9,7 @@ To add a voice, subclass `Voice` and implement `render_until` and `position_beat
 
     class ArpVoice(Voice):
         def render_until(self, beat: float) -> list[NoteEvent]:
-            ...  # decode until self.position_beats >= beat, reading self.controls between steps
+            ...  # decode until self.position_beats >= beat, reading self.sampling between steps
 
 The engine calls `render` (never `render_until` directly): it renders, then publishes the notes to
 the voice's `tap` when one is set, so another voice can listen (`encore.engine.voices.note_tap`; the drum voice
@@ -19,33 +19,15 @@ following the piano).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from encore.engine.voices.note_tap import NoteTap
 from encore.models.notes import NoteEvent
+from encore.models.sampling_config import SamplingConfig
 
 Seed = Path | Sequence[NoteEvent]
 """A seed: a MIDI file, or a phrase of notes in beats from the phrase's start."""
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceControls:
-    """Settings a voice reads between two steps of its model.
-
-    Attributes:
-        temperature: Sampling temperature (higher is wilder).
-        top_p: Nucleus-sampling mass kept.
-    """
-
-    temperature: float = 1.0
-    top_p: float = 0.95
-
-    def __post_init__(self) -> None:
-        if self.temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +45,16 @@ class Voice:
         name: Track name; unique in a show (the recorder writes one track per voice).
         channel: MIDI channel 0-15 the voice plays on.
         program: General MIDI program (0 is the acoustic grand piano).
-        controls: Starting controls.
+        sampling: Starting sampling settings (each voice reads the ones it uses).
     """
 
-    def __init__(self, name: str, channel: int, program: int = 0, controls: VoiceControls | None = None) -> None:
+    def __init__(self, name: str, channel: int, program: int = 0, sampling: SamplingConfig | None = None) -> None:
         if not 0 <= channel < 16:
             raise ValueError(f"MIDI channel must be 0-15, got {channel}")
         self.name = name
         self.channel = channel
         self.program = program
-        self.controls = controls or VoiceControls()
+        self.sampling = sampling or SamplingConfig()
         self.pending_seed: PendingSeed | None = None
         self.tap: NoteTap | None = None
 
@@ -96,9 +78,13 @@ class Voice:
             self.tap.publish(notes, self.position_beats)
         return notes
 
-    def set_controls(self, **changes: float) -> None:
-        """Change controls (`temperature=`, `top_p=`); the voice picks them up before its next step."""
-        self.controls = replace(self.controls, **changes)
+    def set_sampling(self, **changes: float | int) -> None:
+        """Change sampling settings (`SamplingConfig.changed`); the voice picks them up before its next step.
+
+        Raises:
+            ValueError: an unknown setting or a value out of range (nothing changes then).
+        """
+        self.sampling = self.sampling.changed(**changes)
 
     def reprime(self, seed: Seed, at_beat: float) -> None:
         """Continue from `seed` starting at `at_beat`; notes before `at_beat` continue as they were."""

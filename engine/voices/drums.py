@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from encore.engine.voices.base import Seed, Voice, VoiceControls
+from encore.engine.voices.base import Seed, Voice
 from encore.engine.voices.note_tap import NoteTap
 from encore.models.groove.drum_map import DRUM_CHANNEL, DRUM_NAMES, NUM_DRUMS
 from encore.models.groove.grid import STEPS_PER_BAR, STEPS_PER_BEAT, WINDOW_STEPS, DrumLoop, loop_events
 from encore.models.groove.library import NamedGroove
 from encore.models.notes import NoteEvent
+from encore.models.sampling_config import SamplingConfig
 
 if TYPE_CHECKING:
     from encore.models.groove.model import GrooveModel
@@ -151,7 +152,7 @@ class DrumVoice(Voice):
         name: Track name.
         channel: MIDI channel, 0-based (9 is General MIDI channel 10).
         program: Drum kit (General MIDI program on the drum channel; 0 is the standard kit).
-        controls: `temperature` scales the latent standard deviation; `top_p` is not used.
+        sampling: Its `temperature` scales the latent standard deviation; the other settings are not used.
         seed: Window `k` is decoded with latent seed `seed + k`, so a show is reproducible.
 
     Raises:
@@ -168,10 +169,10 @@ class DrumVoice(Voice):
         name: str = "drums",
         channel: int = DRUM_CHANNEL,
         program: int = 0,
-        controls: VoiceControls | None = None,
+        sampling: SamplingConfig | None = None,
         seed: int = 0,
     ) -> None:
-        super().__init__(name, channel, program, controls)
+        super().__init__(name, channel, program, sampling)
         self.model = model
         self.library = library
         self.follow = follow
@@ -235,7 +236,7 @@ class DrumVoice(Voice):
         return part
 
     def _decode(self, part: DrumPart, start: float) -> DrumLoop | None:
-        model, temperature = self.model, self.controls.temperature
+        model, temperature = self.model, self.sampling.temperature
         seed = self.seed + int(start // WINDOW_BEATS)
         groove = find_groove(self.library, part.groove, self.bpm).groove
         inputs: dict[str, np.ndarray]

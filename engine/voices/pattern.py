@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from encore.engine.voices.base import Voice, VoiceControls
+from encore.engine.voices.base import Voice
 from encore.models.notes import NoteEvent
 
 CLICK_PITCHES = (37, 42)  # GM drums: side stick on the downbeat, closed hi-hat on the other beats
@@ -29,7 +29,6 @@ class PatternVoice(Voice):
         pattern: The phrase to loop; onsets must lie in `[0, length_beats)`.
         length_beats: Loop length in beats.
         program: General MIDI program.
-        controls: Starting controls (kept, not used: a pattern has no sampling).
     """
 
     def __init__(
@@ -39,9 +38,8 @@ class PatternVoice(Voice):
         pattern: Sequence[NoteEvent],
         length_beats: float,
         program: int = 0,
-        controls: VoiceControls | None = None,
     ) -> None:
-        super().__init__(name, channel, program, controls)
+        super().__init__(name, channel, program)
         if length_beats <= 0 or any(not 0 <= note.onset_beats < length_beats for note in pattern):
             raise ValueError("pattern onsets must lie within one loop of positive length")
         self.pattern = sorted(pattern, key=lambda note: note.onset_beats)

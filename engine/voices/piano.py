@@ -12,15 +12,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from encore.engine.voices.base import Seed, Voice, VoiceControls
+from encore.engine.voices.base import Seed, Voice
 from encore.models.notes import NoteEvent
+from encore.models.sampling_config import SamplingConfig
 
 if TYPE_CHECKING:
     from encore.models.piano.stream import PianoStream
 
 log = logging.getLogger(__name__)
 
-PHRASE_PPQ = 480
 MAX_TOKENS_PER_RENDER = 4096
 
 
@@ -33,7 +33,7 @@ class PianoVoice(Voice):
         name: Track name.
         channel: MIDI channel.
         program: General MIDI program.
-        controls: Starting temperature and top-p.
+        sampling: Starting sampling settings (every field changeable between tokens).
         max_tokens_per_render: A render returns early after this many tokens (a model that does not
             advance time cannot hang the voice; the engine counts the underrun).
 
@@ -48,14 +48,13 @@ class PianoVoice(Voice):
         name: str = "piano",
         channel: int = 0,
         program: int = 0,
-        controls: VoiceControls | None = None,
+        sampling: SamplingConfig | None = None,
         max_tokens_per_render: int = MAX_TOKENS_PER_RENDER,
     ) -> None:
-        super().__init__(name, channel, program, controls)
+        super().__init__(name, channel, program, sampling)
         self.stream = stream
         self.max_tokens_per_render = max_tokens_per_render
         self.tokens = 0
-        self._applied: VoiceControls | None = None
         self._offset = 0.0
         self._prime(seed, 0.0)
 
@@ -75,18 +74,12 @@ class PianoVoice(Voice):
                 self.pending_seed = None
             if self.position_beats >= beat:
                 return notes
-            self._apply_controls()
+            self.stream.sampling = self.sampling  # a swap between tokens; the stream reads it per step
             offset = self._offset
             notes.extend(replace(note, onset_beats=note.onset_beats + offset) for note in self.stream.step())
             self.tokens += 1
         log.warning("piano voice: %d tokens without reaching beat %.2f", self.max_tokens_per_render, beat)
         return notes
-
-    def _apply_controls(self) -> None:
-        controls = self.controls
-        if controls is not self._applied:
-            self.stream.sampling = replace(self.stream.sampling, temperature=controls.temperature, top_p=controls.top_p)
-            self._applied = controls
 
     def _prime(self, seed: Seed, at_beat: float) -> None:
         if isinstance(seed, Path):

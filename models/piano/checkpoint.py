@@ -86,7 +86,7 @@ def load_piano(folder: str | Path | None = None, device: str | torch.device = "c
     device = torch.device(device)
     dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
     model = model.to(device=device, dtype=dtype).eval()
-    model.rotary.cos, model.rotary.sin = model.rotary.cos.float(), model.rotary.sin.float()
+    model.rotary.refresh()  # float32 tables whatever the weights' dtype
     if int8:
         if device.type != "cpu":
             raise CheckpointError("int8 weights are for the CPU only")

@@ -20,7 +20,6 @@ from enum import IntEnum
 
 import numpy as np
 import torch
-from miditok import MusicTokenizer
 
 from encore.models.piano.streaming_decoder import Kind, TokenTable
 
@@ -119,11 +118,6 @@ class GrammarTables:
         self.rows = list(self.masks.unbind(0))  # per-state views, for cheap single-stream lookups
         self.transitions = self.next_state.numpy()  # same memory, for cheap scalar indexing
         self.start_state = (Phase.START * num_ts + table.default_time_signature) * slots
-
-    @classmethod
-    def from_tokenizer(cls, tokenizer: MusicTokenizer, config: GrammarConfig | None = None) -> GrammarTables:
-        """Tables for a MidiTok tokenizer's vocabulary."""
-        return cls(TokenTable.from_tokenizer(tokenizer), config)
 
     def _masks(
         self, kinds: np.ndarray, values: np.ndarray, phase: np.ndarray, ts: np.ndarray, slot: np.ndarray

@@ -26,7 +26,10 @@ class RotaryLike(Protocol):
 
 
 class KVCache:
-    """Per-layer key/value buffers for `batch_size` streams that advance together."""
+    """Per-layer key/value buffers for `batch_size` streams that advance together.
+
+    Allocate one with `Phi3.setup_cache`; whoever decodes owns it and passes it to every call.
+    """
 
     def __init__(
         self,

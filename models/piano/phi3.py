@@ -1,11 +1,12 @@
 """The piano transformer: the Phi-3 architecture in plain torch.
 
 RMSNorm, rotary position embeddings, fused QKV projection, gated SiLU MLP, no biases. Weight names
-match Hugging Face's `Phi3ForCausalLM`, so its checkpoints load directly (see `models/hf_phi3.py`).
+match Hugging Face's `Phi3ForCausalLM`, so its checkpoints load directly (see `hf_phi3.py`).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
 
 import torch
@@ -77,35 +78,57 @@ class RMSNorm(nn.Module):
         return self.weight * x32.to(x.dtype)
 
 
-def rotary_tables(dim: int, theta: float, max_positions: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos and sin tables (max_positions, dim) for rotary embeddings, computed in float64."""
+def rotary_table(dim: int, theta: float, max_positions: int) -> torch.Tensor:
+    """cos and sin tables stacked (2, max_positions, dim) for rotary embeddings, computed in float64.
+
+    Row p depends only on p, so a longer table starts with exactly the values of a shorter one.
+    """
     inv_freq = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim))
     angles = torch.outer(torch.arange(max_positions, dtype=torch.float64), inv_freq)
     angles = torch.cat([angles, angles], dim=-1)
-    return angles.cos().float(), angles.sin().float()
+    return torch.stack([angles.cos(), angles.sin()]).float()
+
+
+_EXTEND_LOCK = threading.Lock()
+"""Serializes table growth (a lock on the module itself would stop `copy.deepcopy` of the model)."""
 
 
 class Rotary(nn.Module):
-    """Rotary position embedding tables (`rotate_half` layout, as in Hugging Face)."""
+    """Rotary position embedding tables (`rotate_half` layout, as in Hugging Face).
+
+    The cos and sin tables live in one float32 buffer, `table` (2, max_positions, rotary_dim), which
+    only ever grows and is swapped in one assignment: a thread decoding while another allocates a
+    longer cache reads either the old or the new table, and both hold the same values at its positions.
+    """
 
     def __init__(self, config: Phi3Config, max_positions: int) -> None:
         super().__init__()
         self.dim = config.rotary_dim
         self.theta = config.rope_theta
-        cos, sin = rotary_tables(self.dim, self.theta, max_positions)
-        self.register_buffer("cos", cos, persistent=False)
-        self.register_buffer("sin", sin, persistent=False)
+        self.register_buffer("table", rotary_table(self.dim, self.theta, max_positions), persistent=False)
+
+    @property
+    def max_positions(self) -> int:
+        """How many positions the table covers."""
+        return self.table.shape[1]
 
     def extend(self, max_positions: int) -> None:
-        """Grow the tables to cover `max_positions` positions."""
-        if max_positions > self.cos.shape[0]:
-            cos, sin = rotary_tables(self.dim, self.theta, max_positions)
-            self.cos, self.sin = cos.to(self.cos.device), sin.to(self.sin.device)
+        """Grow the table to cover `max_positions` positions (never shrinks it)."""
+        with _EXTEND_LOCK:
+            table = self.table
+            if max_positions > table.shape[1]:
+                self.table = rotary_table(self.dim, self.theta, max_positions).to(table.device)
+
+    def refresh(self) -> None:
+        """Recompute the table in float32 on its device (after `.to(bfloat16)` has rounded it)."""
+        with _EXTEND_LOCK:
+            self.table = rotary_table(self.dim, self.theta, self.max_positions).to(self.table.device)
 
     def rotate(self, x: torch.Tensor, positions: Positions) -> torch.Tensor:
         """Rotate `x` (..., T, head_dim) at `positions`: a (T,) index tensor or a slice of positions."""
-        cos = self.cos[positions].to(x.dtype)
-        sin = self.sin[positions].to(x.dtype)
+        table = self.table  # read once: `extend` may swap in a longer table meanwhile
+        cos = table[0, positions].to(x.dtype)
+        sin = table[1, positions].to(x.dtype)
         rotated, passed = x[..., : self.dim], x[..., self.dim :]
         half = self.dim // 2
         turned = torch.cat([-rotated[..., half:], rotated[..., :half]], dim=-1)
@@ -210,7 +233,6 @@ class Phi3(nn.Module):
         if config.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
         self.rotary = Rotary(config, config.context_length)
-        self.cache: KVCache | None = None
         self.apply(self._init_weights)
 
     @staticmethod
@@ -218,13 +240,18 @@ class Phi3(nn.Module):
         if isinstance(module, nn.Linear | nn.Embedding):
             nn.init.normal_(module.weight, std=0.02)
 
-    def setup_caches(self, batch_size: int, max_length: int | None = None, sink_tokens: int = 4) -> KVCache:
-        """Allocate a static KV cache for `batch_size` streams (replacing any earlier one)."""
+    def setup_cache(self, batch_size: int, max_length: int | None = None, sink_tokens: int = 4) -> KVCache:
+        """A new static KV cache for `batch_size` streams, in the weights' dtype and device.
+
+        The model keeps no reference to it: whoever decodes owns the cache and passes it to
+        `forward` (or `prefill`, `decode_step`), so streams sharing one model never share a cache.
+        The rotary table grows here if `max_length` exceeds it, never during a forward pass.
+        """
         config = self.config
         max_length = max_length or config.context_length
         self.rotary.extend(max_length)
         weight = self.lm_head.weight
-        self.cache = KVCache(
+        return KVCache(
             num_layers=config.num_layers,
             batch_size=batch_size,
             num_heads=config.num_kv_heads,
@@ -235,17 +262,17 @@ class Phi3(nn.Module):
             dtype=weight.dtype,
             device=weight.device,
         )
-        return self.cache
 
     def forward(self, tokens: torch.Tensor, positions: Positions | None = None,
-                use_cache: bool = False) -> torch.Tensor:
+                cache: KVCache | None = None) -> torch.Tensor:
         """Logits (B, T, vocab) for `tokens` (B, T).
 
-        Without the cache, `positions` default to 0..T-1 (training, full recompute). With
-        `use_cache=True`, `positions` are cache slots from `self.cache.reserve(T)`.
+        Without a cache, `positions` default to 0..T-1 (training, full recompute). With a `cache`,
+        `positions` are required: the slots that `cache.reserve(T)` returned.
         """
-        cache = self.cache if use_cache else None
         if positions is None:
+            if cache is not None:
+                raise ValueError("a cached forward needs the positions from cache.reserve()")
             positions = slice(0, tokens.shape[1])
         x = self.model.embed_tokens(tokens)
         for index, block in enumerate(self.model.layers):

@@ -1,37 +1,13 @@
-"""Next-token sampling: temperature, top-p, min-p and a repetition penalty, all changeable between tokens."""
+"""Next-token sampling: temperature, top-p, min-p and a repetition penalty (`SamplingConfig`), all
+changeable between tokens."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
-
-@dataclass
-class SamplingConfig:
-    """Sampling settings; a live show replaces or edits them between tokens.
-
-    Attributes:
-        temperature: Softmax temperature; 0 means greedy.
-        top_p: Nucleus size (1.0 keeps every token).
-        min_p: Drop tokens whose probability is below `min_p` times the top token's.
-        repetition_penalty: Divide the probability of each recently sampled token by this (before
-            renormalizing); 1 turns it off.
-        repetition_window: How many recently sampled Pitch tokens the penalty looks at.
-    """
-
-    temperature: float = 1.0
-    top_p: float = 1.0
-    min_p: float = 0.0
-    repetition_penalty: float = 1.0
-    repetition_window: int = 32
-
-    def __post_init__(self) -> None:
-        if self.temperature < 0 or not 0 < self.top_p <= 1 or not 0 <= self.min_p < 1:
-            raise ValueError("need temperature >= 0, 0 < top_p <= 1 and 0 <= min_p < 1")
-        if self.repetition_penalty <= 0 or self.repetition_window < 0:
-            raise ValueError("need repetition_penalty > 0 and repetition_window >= 0")
+from encore.models.sampling_config import SamplingConfig
 
 
 def apply_repetition_penalty(logits: torch.Tensor, recent: torch.Tensor | None, penalty: float) -> torch.Tensor:

@@ -20,8 +20,9 @@ from encore.models.notes import NoteEvent
 from encore.models.piano.checkpoint import PianoBundle
 from encore.models.piano.decoding import decode_step, prefill
 from encore.models.piano.grammar import BatchGrammar, GrammarTables
-from encore.models.piano.sampling import SamplingConfig, sample_next
+from encore.models.piano.sampling import sample_next
 from encore.models.piano.streaming_decoder import StreamingDecoder, TokenTable
+from encore.models.sampling_config import SamplingConfig
 
 RECENT_PITCHES = 128
 
@@ -85,7 +86,7 @@ class PianoStream:
         self.is_pitch = torch.tensor([token.startswith("Pitch_") for token in vocab_by_id(vocab)], device=device)
         self.grammar = BatchGrammar(GrammarTables(table), batch_size, device)
         self.decoders = [StreamingDecoder(table) for _ in range(batch_size)]
-        self.cache = self.model.setup_caches(batch_size)
+        self.cache = self.model.setup_cache(batch_size)  # this stream's own; the model may be shared
         self.max_prime_tokens = max_prime_tokens or (self.cache.capacity * 3) // 4
         self.recent = torch.full((batch_size, RECENT_PITCHES), vocab["PAD_None"], dtype=torch.long, device=device)
         self.logits: torch.Tensor | None = None
@@ -114,8 +115,7 @@ class PianoStream:
         batch = torch.tensor(ids, device=self.grammar.device)
         for token in batch:
             self.grammar.advance(token.expand(self.batch_size))
-        self.model.cache = self.cache  # the model may be shared with another stream
-        self.logits = prefill(self.model, torch.tensor([tail] * self.batch_size, device=self.bundle.device))
+        self.logits = prefill(self.model, torch.tensor([tail] * self.batch_size, device=self.bundle.device), self.cache)
         return notes
 
     def prime_midi(self, path: Path) -> list[NoteEvent]:
@@ -136,8 +136,7 @@ class PianoStream:
                              self.recent[:, RECENT_PITCHES - window:] if window else None)
         self.grammar.advance(tokens)
         self._remember_pitches(tokens)
-        self.model.cache = self.cache
-        self.logits = decode_step(self.model, tokens)
+        self.logits = decode_step(self.model, tokens, self.cache)
         self.tokens_generated += 1
         ids = tokens.tolist()
         return [decoder.feed(token) for decoder, token in zip(self.decoders, ids, strict=True)]

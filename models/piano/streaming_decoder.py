@@ -23,11 +23,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from miditok import MusicTokenizer
-from miditok.constants import TIME_SIGNATURE
-from miditok.utils import compute_ticks_per_bar
-from symusic import TimeSignature
 
 from encore.models.notes import NoteEvent
+from encore.models.piano import miditok_adapter as mt
 
 __all__ = ["Kind", "StreamingDecoder", "TokenTable"]
 
@@ -112,30 +110,31 @@ class TokenTable:
     def from_tokenizer(cls, tokenizer: MusicTokenizer) -> TokenTable:
         """Parse a MidiTok REMI vocabulary once (no programs, rests, chords, numbered bars or BPE).
 
+        MidiTok's internals are read only through `encore.models.piano.miditok_adapter`.
+
         Raises:
             ValueError: if the vocabulary holds a token type the decoder does not handle.
         """
-        config = tokenizer.config
-        time_sigs = tuple((int(n), int(d)) for n, d in tokenizer.time_signatures)
+        pitch_low, pitch_high = tokenizer.config.pitch_range
+        time_sigs = mt.time_signatures(tokenizer)
         ts_index = {ts: i for i, ts in enumerate(time_sigs)}
         tempos: list[float] = []
         durations: list[str | None] = []
         kinds: list[int] = []
         values: list[int] = []
-        for token in sorted(tokenizer.vocab, key=tokenizer.vocab.__getitem__):
-            tok_type, tok_val = token.split("_")
+        for tok_type, tok_val in mt.vocabulary(tokenizer):
             if tok_type not in _KIND_OF_TYPE or (tok_type == "Bar" and tok_val != "None"):
-                raise ValueError(f"the streaming decoder does not handle {token!r} tokens")
+                raise ValueError(f"the streaming decoder does not handle {tok_type + '_' + tok_val!r} tokens")
             kind = _KIND_OF_TYPE[tok_type]
             value = 0
             if kind in (Kind.POSITION, Kind.VELOCITY):
                 value = int(tok_val)
             elif kind in (Kind.PITCH, Kind.PITCH_DRUM):
                 value = int(tok_val)
-                if not config.pitch_range[0] <= value <= config.pitch_range[1]:
+                if not pitch_low <= value <= pitch_high:
                     kind = Kind.IGNORED
             elif kind is Kind.TIME_SIG:
-                value = ts_index[tokenizer._parse_token_time_signature(tok_val)]
+                value = ts_index[mt.parse_time_signature(tokenizer, tok_val)]
             elif kind is Kind.TEMPO:
                 value = len(tempos)
                 tempos.append(float(tok_val))
@@ -143,15 +142,14 @@ class TokenTable:
             values.append(value)
             durations.append(tok_val if kind is Kind.DURATION else None)
 
-        tpq = tokenizer.time_division
-        tpb = tuple(tokenizer._tpb_per_ts[den] for _, den in time_sigs)
-        tpbar = tuple(compute_ticks_per_bar(TimeSignature(0, num, den), tpq) for num, den in time_sigs)
-        tppos = tuple(beat // config.max_num_pos_per_beat for beat in tpb)
+        tpq = mt.ticks_per_quarter(tokenizer)
+        tpb = tuple(mt.ticks_per_beat(tokenizer, den) for _, den in time_sigs)
+        tpbar = tuple(mt.ticks_per_bar(ts, tpq) for ts in time_sigs)
+        tppos = tuple(mt.ticks_per_position(tokenizer, beat) for beat in tpb)
         num_positions = kinds.count(int(Kind.POSITION))
         positions = tuple(min(bar // pos, num_positions) for bar, pos in zip(tpbar, tppos, strict=True))
         dur_ticks = tuple(
-            tuple(0 if d is None else tokenizer._tpb_tokens_to_ticks[beat][d] for d in durations)
-            for beat in tpb
+            tuple(0 if d is None else mt.duration_ticks(tokenizer, beat, d) for d in durations) for beat in tpb
         )
         return cls(
             kinds=tuple(kinds),
@@ -163,7 +161,7 @@ class TokenTable:
             ticks_per_position=tppos,
             positions_per_bar=positions,
             duration_ticks=dur_ticks,
-            default_time_signature=ts_index[tuple(TIME_SIGNATURE)],
+            default_time_signature=ts_index[mt.default_time_signature()],
         )
 
 
@@ -185,11 +183,6 @@ class StreamingDecoder:
         self._values = table.values
         self._tpq = table.ticks_per_quarter
         self.reset(start_beats)
-
-    @classmethod
-    def from_tokenizer(cls, tokenizer: MusicTokenizer, start_beats: float = 0.0) -> StreamingDecoder:
-        """A decoder for `tokenizer`'s vocabulary."""
-        return cls(TokenTable.from_tokenizer(tokenizer), start_beats)
 
     def reset(self, start_beats: float = 0.0) -> None:
         """Forget the stream and start a new one at `start_beats`."""

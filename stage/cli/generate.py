@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from encore.stage.cli.sampling_options import add_sampling_arguments, sampling_from_args
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `encore generate`."""
@@ -12,12 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=Path, required=True, help="seed MIDI file (any tracks; drums are ignored)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the continuation in seconds")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file (seed followed by continuation)")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="checkpoint folder (default: shipped)")
+    parser.add_argument("--checkpoint", default=None, help="a checkpoint folder or a shipped name (default: piano-default)")
     parser.add_argument("--bpm", type=float, default=None, help="output tempo (default: the seed's first tempo)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-p", type=float, default=0.98)
-    parser.add_argument("--min-p", type=float, default=0.0)
-    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    add_sampling_arguments(parser)
     parser.add_argument("--random-seed", type=int, default=None, help="sampling seed, for reproducible output")
     parser.add_argument("--continuation-only", action="store_true", help="write only the generated notes")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
@@ -35,16 +34,11 @@ def run_generate(args: argparse.Namespace) -> int:
     from encore.models.midi_io import read_seed
     from encore.models.midi_writer import write_notes
     from encore.models.piano.checkpoint import load_piano
-    from encore.models.piano.sampling import SamplingConfig
     from encore.models.piano.stream import PianoStream
 
     if args.seconds <= 0:
         raise EncoreError("--seconds must be positive")
-    try:
-        sampling = SamplingConfig(temperature=args.temperature, top_p=args.top_p, min_p=args.min_p,
-                                  repetition_penalty=args.repetition_penalty)
-    except ValueError as error:
-        raise EncoreError(str(error)) from None
+    sampling = sampling_from_args(args)
     seed_score = read_seed(args.seed)
     bpm = args.bpm or (seed_score.tempos[0].qpm if len(seed_score.tempos) else 120.0)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -6,7 +6,7 @@ groups belong to the piano side; their owner calls `add_data_parser(data_subpars
 same commands as `encore groove data` and `encore groove train`. Handlers import torch lazily.
 
     encore groove data [--data-root DIR] [--rebuild]
-    encore groove train --model baseline|factorized|aux|aux11 [--steps N] [--resume]
+    encore groove train --model baseline|factorized|aux|aux11 [--steps N] [--max-minutes M] [--resume]
     encore groove humanize SCORE.mid --out OUT.mid [--groove GROOVE.mid] [--samples N]
     encore groove drumify TAP.mid --out OUT.mid [--samples N]
     encore groove eval [--models ...] [--out docs/groove-eval.json]
@@ -51,20 +51,15 @@ def add_data_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
 
 
 def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add `groove` (train one groove VAE) under a `train` group."""
-    from encore.training.groove.config import TrainConfig
+    """Add `groove` (train one groove VAE) under a `train` group; the shared trainer options come from
+    `encore.stage.cli.train_options`."""
+    from encore.stage.cli.train_options import add_trainer_arguments
+    from encore.training.groove.config import GrooveTrainerConfig
 
-    defaults = TrainConfig()
     parser = subparsers.add_parser("groove", help="train a groove VAE on GMD")
-    parser.add_argument("--model", choices=MODEL_KINDS, default=defaults.model)
-    parser.add_argument("--steps", type=int, default=defaults.steps)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.learning_rate)
-    parser.add_argument("--eval-every", type=int, default=defaults.eval_every)
-    parser.add_argument("--max-minutes", type=float, default=defaults.max_minutes)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--threads", type=int, default=defaults.threads)
-    parser.add_argument("--resume", action="store_true", help="continue from runs/groove-<model>/state.pt")
+    parser.add_argument("--model", choices=MODEL_KINDS, default=GrooveTrainerConfig.model)
+    add_trainer_arguments(parser, GrooveTrainerConfig, run_dir_default="runs/groove-<model>")
+    parser.add_argument("--resume", action="store_true", help="continue from the run folder's state.pt")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint folder (default models/checkpoints/groove-<model>)")
     _data_root_option(parser)
     parser.set_defaults(handler=run_train)
@@ -137,14 +132,11 @@ def run_data(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train one model and print the checkpoint folder."""
-    from encore.training.groove.config import TrainConfig
+    from encore.stage.cli.train_options import build_trainer_config
+    from encore.training.groove.config import GrooveTrainerConfig
     from encore.training.groove.trainer import train
 
-    _positive(args.steps, "steps")
-    config = TrainConfig(
-        model=args.model, steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr,
-        eval_every=args.eval_every, max_minutes=args.max_minutes, seed=args.seed, threads=args.threads,
-    )
+    config = build_trainer_config(GrooveTrainerConfig, args, model=args.model)
     print(f"checkpoint written to {train(config, args.data_root, args.resume, args.out)}")
     return 0
 

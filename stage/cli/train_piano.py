@@ -1,32 +1,33 @@
-"""`encore train piano`: options for the pretraining run (the trainer lives in training/piano_trainer.py)."""
+"""`encore train piano`: options for the pretraining run (the trainer lives in training/piano/trainer.py).
+
+The options shared with every trainer (`--steps`, `--learning-rate`, `--max-minutes`, `--run-dir`, ...)
+come from `encore.stage.cli.train_options`; the piano's own are added here."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 from pathlib import Path
 
-from encore.training.paths import REPO_ROOT
+from encore.stage.cli.train_options import add_trainer_arguments, build_trainer_config
+from encore.training.piano.config import PianoTrainerConfig
 
 
 def add_train_piano_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add `encore train piano`."""
     from encore.stage.cli.data import add_corpus_arguments
 
+    defaults = {field.name: field.default for field in dataclasses.fields(PianoTrainerConfig)}
     parser = subparsers.add_parser("piano", help="pretrain the piano transformer (torchrun for DDP)")
     add_corpus_arguments(parser)
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "piano", help="run folder (resumes if it exists)")
-    parser.add_argument("--preset", default="default", help="model preset: default or tiny")
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--crop", type=int, default=512, help="training crop length in tokens")
-    parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--warmup-steps", type=int, default=100)
-    parser.add_argument("--eval-every", type=int, default=100)
-    parser.add_argument("--save-every", type=int, default=100)
-    parser.add_argument("--time-budget-minutes", type=float, default=None, help="stop (and export) after this long")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--final-eval-windows", type=int, default=512, help="held-out windows for the final losses")
+    add_trainer_arguments(parser, PianoTrainerConfig, run_dir_default="runs/piano; resumes if it holds a state")
+    # `--out` was the run folder's flag before the trainers shared their options.
+    parser.add_argument("--out", dest="run_dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    parser.add_argument("--preset", default=defaults["preset"], help="model preset: default or tiny")
+    parser.add_argument("--crop", type=int, default=defaults["crop"], help="training crop length in tokens")
+    parser.add_argument("--final-eval-windows", type=int, default=defaults["final_eval_windows"],
+                        help="held-out windows for the final losses")
     parser.add_argument("--export-only", action="store_true",
                         help="do not train: evaluate and export the run's latest saved state")
     parser.add_argument("--publish", type=Path, default=None,
@@ -48,17 +49,13 @@ def run_train_piano(args: argparse.Namespace) -> int:
     """Prepare (or reuse) the data, train, and export."""
     from encore.stage.cli.data import corpus_sources
     from encore.training.piano.prep import PrepConfig, run_prep
-    from encore.training.piano.trainer import TrainConfig, Trainer
+    from encore.training.piano.trainer import Trainer
 
     prep = PrepConfig(data_root=args.data_root, sources=corpus_sources(args))
+    config = build_trainer_config(PianoTrainerConfig, args, cache_dir=prep.cache_dir, preset=args.preset,
+                                  crop=args.crop, final_eval_windows=args.final_eval_windows)  # checked first
+    config.run_dir = out = licensed_name(config.run_dir, args.with_asap)
     run_prep(prep, progress=False)
-    out = licensed_name(args.out, args.with_asap)
-    config = TrainConfig(
-        cache_dir=prep.cache_dir, out_dir=out, preset=args.preset, steps=args.steps, batch_size=args.batch_size,
-        crop=args.crop, lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
-        save_every=args.save_every, time_budget_minutes=args.time_budget_minutes, threads=args.threads,
-        final_eval_windows=args.final_eval_windows,
-    )
     trainer = Trainer(config)
     metrics = trainer.finish() if args.export_only else trainer.train()
     if metrics:

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `benchmarks` is not an installed package; `python -m pytest` finds it anyway
     sys.path.insert(0, str(REPO))
 
-from benchmarks import bench_piano, machine, run_all  # noqa: E402
+from benchmarks import bench_piano, machine, run_all, timing  # noqa: E402
 from encore.models.piano.checkpoint import PianoBundle  # noqa: E402
 
 ROW_KEYS = {"name", "median", "unit", "ratio", "note"}
@@ -48,10 +48,62 @@ def test_piano_rows_cover_every_measurement(piano_rows: list[dict], stem: str, t
     assert f"{stem}, {threads}" in {row["name"] for row in piano_rows}
 
 
+@pytest.mark.parametrize("stem", ["decode cached, B=1", "decode recompute, B=8", "prefill 32 tokens, B=1",
+                                  "generate ours, B=1", "generate hf, B=1", "stream step, B=1"])
+def test_timed_rows_state_their_spread(piano_rows: list[dict], stem: str) -> None:
+    by_name = {row["name"]: row for row in piano_rows}
+    note = by_name[f"{stem}, 1 thread"]["note"]
+    assert "n=2" in note or "n=3" in note, note
+
+
+def test_recompute_and_cached_rows_share_one_context(piano_rows: list[dict]) -> None:
+    by_name = {row["name"]: row for row in piano_rows}
+    context = bench_piano.QUICK.decode_context
+    assert f"{context} tokens in attention" in by_name["decode cached, B=1, 1 thread"]["note"]
+    assert f"same {context} tokens" in by_name["decode recompute, B=1, 1 thread"]["note"]
+
+
+def test_generate_rows_say_both_include_the_cache_allocation(piano_rows: list[dict]) -> None:
+    note = {row["name"]: row for row in piano_rows}["generate ours, B=1, 1 thread"]["note"]
+    assert "cache allocation included in both" in note
+
+
 def test_held_out_loss_rows(piano_rows: list[dict]) -> None:
     losses = {row["name"]: row for row in piano_rows if row["name"].startswith("held-out loss")}
-    assert "held-out loss fp32" in losses
-    assert losses["held-out loss fp32"]["unit"] == "nats/token"
+    assert set(losses) == {"held-out loss fp32", "held-out loss int8"}
+    fp32 = losses["held-out loss fp32"]
+    assert fp32["unit"] == "nats/token"
+    assert fp32["note"].startswith("skipped: no data at") or "test-split" in fp32["note"], fp32
+    assert "tests/fixtures" not in fp32["note"]
+
+
+def test_held_out_windows_come_from_test_split_pieces() -> None:
+    bundle = PianoBundle.random("tiny")
+    held_out = bench_piano.held_out_windows(bundle, 32, 4)
+    if held_out.windows is None:
+        pytest.skip(f"piano data not available: {held_out.note}")
+    assert held_out.windows.shape == (4, 32)
+    assert all(file.split == "test" for file in held_out.files)
+    assert len({file.piece for file in held_out.files}) == 4
+    again = bench_piano.held_out_windows(bundle, 32, 4)
+    assert again.windows is not None and bool((again.windows == held_out.windows).all())  # a fixed sample
+
+
+def test_held_out_loss_is_skipped_without_data(tmp_path: Path) -> None:
+    missing = tmp_path / "no-data"
+    held_out = bench_piano.held_out_windows(PianoBundle.random("tiny"), 32, 2, data_root=missing)
+    assert held_out.windows is None and held_out.note == f"skipped: no data at {missing}"
+    rows = bench_piano.loss_rows(PianoBundle.random("tiny").model, None, held_out, "tiny")
+    assert [row["median"] for row in rows] == [None]
+    assert rows[0]["note"] == f"skipped: no data at {missing}"
+
+
+def test_spread_describes_median_and_range() -> None:
+    few = timing.Spread.of([3.0, 1.0, 2.0])
+    assert few.median == 2.0 and few.describe("ms") == "n=3, min-max 1 to 3 ms"
+    many = timing.Spread.of(list(range(1, 10)))
+    assert many.describe() == "n=9, IQR 3 to 7"
+    assert timing.Spread.of([0.5]).inverted(1.0).median == 2.0
 
 
 def test_machine_facts() -> None:

@@ -4,46 +4,50 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 JACK_START_TIMEOUT_S = 10.0
+JACK_STOP_TIMEOUT_S = 5.0
+JACK_MISSING = "jackd is not installed: install the Debian package jackd2 (`make test` does)"
 
 
 @pytest.fixture(scope="module")
-def jack_server() -> Iterator[str]:
+def jack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private JACK server (dummy driver, 48 kHz, 256 frames) for this module; yields its name.
 
-    Skips, saying why, where jackd is missing or cannot start.
+    Fails, saying why, where jackd is missing or cannot start: a test that needs the server must not
+    pass by skipping. The server gets a name of its own, so parallel runs never share one, and its
+    output goes to a log file (a pipe nobody reads could fill and block it) quoted on failure.
     """
     if shutil.which("jackd") is None:
-        pytest.skip("jackd is not installed (Debian package jackd2)")
-    import rtmidi
-
-    name = f"encore-test-{os.getpid()}"
-    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
-    process = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    previous = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
-    os.environ["JACK_DEFAULT_SERVER"] = name
-    os.environ["JACK_NO_START_SERVER"] = "1"
+        pytest.fail(JACK_MISSING, pytrace=False)
     try:
-        deadline = time.monotonic() + JACK_START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                pytest.skip(f"jackd could not start: {output.strip().splitlines()[-1:]}")
-            try:
-                probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "encore-probe")
-                probe.delete()
-                break
-            except (rtmidi.SystemError, rtmidi.RtMidiError):
-                if time.monotonic() > deadline:
-                    pytest.skip(f"jackd did not accept clients within {JACK_START_TIMEOUT_S} s")
-                time.sleep(0.1)
+        import rtmidi
+    except ImportError as error:
+        pytest.fail(f"python-rtmidi cannot be imported ({error}): reinstall the project", pytrace=False)
+
+    name = f"encore-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    log_path = tmp_path_factory.mktemp("jack") / "jackd.log"
+    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
+    previous = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            ["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stopping it stops anything it started
+        )
+    try:
+        os.environ["JACK_DEFAULT_SERVER"] = name
+        os.environ["JACK_NO_START_SERVER"] = "1"
+        _wait_for_clients(process, name, log_path, rtmidi)
         yield name
     finally:
         for key, value in previous.items():
@@ -51,9 +55,42 @@ def jack_server() -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        process.terminate()
+        _stop(process)
+
+
+def _wait_for_clients(process: subprocess.Popen[bytes], name: str, log_path: Path, rtmidi: ModuleType) -> None:
+    """Return once the server accepts a client; fail with jackd's last words if it dies or times out."""
+    deadline = time.monotonic() + JACK_START_TIMEOUT_S
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"jackd server {name} exited with {process.returncode} before accepting clients: "
+                        f"{_tail(log_path)}", pytrace=False)
         try:
-            process.wait(timeout=5)
+            probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "encore-probe")
+            probe.delete()
+            return
+        except (rtmidi.SystemError, rtmidi.RtMidiError):
+            if time.monotonic() > deadline:
+                pytest.fail(f"jackd server {name} did not accept clients within {JACK_START_TIMEOUT_S} s: "
+                            f"{_tail(log_path)}", pytrace=False)
+            time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:  # the whole group is gone already
+            break
+        try:
+            process.wait(timeout=JACK_STOP_TIMEOUT_S)
+            break
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            continue
+    process.wait()
+
+
+def _tail(log_path: Path, lines: int = 5) -> str:
+    text = log_path.read_text(encoding="utf-8", errors="replace").strip() if log_path.exists() else ""
+    return " | ".join(text.splitlines()[-lines:]) or "(no output)"

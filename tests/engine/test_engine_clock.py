@@ -40,19 +40,32 @@ def test_parse_time_signature_rejects(text: str) -> None:
         parse_time_signature(text)
 
 
-def test_beats_and_times_invert() -> None:
+def seconds_under(tempo_map: list[tuple[float, float]], beat: float) -> float:
+    """Show time of `beat` under `(from_beat, bpm)` segments starting at beat 0, summed segment by segment."""
+    seconds = 0.0
+    for (start, bpm), (end, _) in zip(tempo_map, [*tempo_map[1:], (float("inf"), 0.0)], strict=True):
+        if beat <= start:
+            break
+        seconds += (min(beat, end) - start) * 60.0 / bpm
+    return seconds
+
+
+def test_times_follow_the_tempo_map_and_invert() -> None:
+    tempo_map = [(0.0, 90.0), (8.0, 140.0), (20.0, 60.0)]
     clock = MusicalClock(90)
     clock.set_tempo(140, 8.0)
     clock.set_tempo(60, 20.0)
+    assert seconds_under(tempo_map, 13.25) == pytest.approx(8 * 60 / 90 + 5.25 * 60 / 140)  # the helper itself
     for beat in (0.0, 3.5, 8.0, 13.25, 20.0, 100.0):
-        assert clock.beat_at(clock.time_at(beat)) == pytest.approx(beat)
+        assert clock.time_at(beat) == pytest.approx(seconds_under(tempo_map, beat), abs=1e-12)
+        assert clock.beat_at(seconds_under(tempo_map, beat)) == pytest.approx(beat, abs=1e-9)
 
 
 def test_tempo_change_keeps_earlier_beats() -> None:
     clock = MusicalClock(120)
-    before = [clock.time_at(b) for b in (0, 1, 2, 3, 4)]
+    assert [clock.time_at(b) for b in (0, 1, 2, 3, 4)] == [0.0, 0.5, 1.0, 1.5, 2.0]
     clock.set_tempo(60, 4.0)
-    assert [clock.time_at(b) for b in (0, 1, 2, 3, 4)] == before
+    assert [clock.time_at(b) for b in (0, 1, 2, 3, 4)] == [0.0, 0.5, 1.0, 1.5, 2.0]
     assert clock.time_at(5.0) == 3.0  # beat 4 at 2 s, then one second per beat
     assert clock.bpm_at(3.99) == 120 and clock.bpm_at(4.0) == 60
 
@@ -76,7 +89,10 @@ def test_bar_lines_and_beats() -> None:
 def test_no_drift_over_an_hour_of_beats() -> None:
     clock = MusicalClock(120)
     assert clock.time_at(7200.0) == 3600.0
-    assert clock.time_at(7200.5) - clock.time_at(7200.0) == pytest.approx(0.25, abs=1e-9)
+    assert clock.time_at(7200.5) == 3600.25
+    slow = MusicalClock(100)  # 0.6 s a beat, which binary floating point cannot hold: summing would drift
+    assert slow.time_at(6000.0) == 3600.0
+    assert slow.time_at(6000.5) == pytest.approx(3600.3, abs=1e-9)
 
 
 def test_virtual_clock_never_goes_back() -> None:

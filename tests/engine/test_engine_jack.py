@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from engine_helpers import assert_no_hanging_notes, eighths, note_ons
 
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.report import percentile
 from encore.engine.sinks.base import MemorySink
 from encore.engine.sinks.midi_out import MidiOutSink
+
+BPM = 240.0
 
 
 def test_jack_loopback_receives_every_note_in_order_and_on_time(jack_server: str) -> None:
@@ -24,7 +27,7 @@ def test_jack_loopback_receives_every_note_in_order_and_on_time(jack_server: str
     try:
         memory = MemorySink()
         sink = MidiOutSink("encore-reader", api="jack")
-        engine = Engine([eighths()], [sink, memory], EngineConfig(bpm=240.0))
+        engine = Engine([eighths()], [sink, memory], EngineConfig(bpm=BPM))
         asyncio.run(engine.run(3.0))
         time.sleep(0.1)
     finally:
@@ -38,7 +41,10 @@ def test_jack_loopback_receives_every_note_in_order_and_on_time(jack_server: str
     assert [m for _, m in received if m[0] & 0xF0 == 0xB0][-1] == [0xB0, 123, 0]
     ons = note_ons(sent)
     arrivals = [t for t, m in notes if m[0] & 0xF0 == 0x90 and m[2] > 0]
-    errors = [arrival - (engine.sender.origin + event.time) for arrival, event in zip(arrivals, ons, strict=True)]
+    # Where each note-on belongs, from the music alone: an eighth (half a beat) at 240 bpm is 0.125 s.
+    due = [i * 0.5 * 60.0 / BPM for i in range(len(ons))]
+    assert [event.time for event in ons] == pytest.approx(due, abs=1e-9)
+    errors = [arrival - (engine.sender.origin + at) for arrival, at in zip(arrivals, due, strict=True)]
     assert len(ons) >= 24  # an eighth every 0.125 s for 3 s
     # JACK hands MIDI over once per period (256 frames = 5.3 ms): latency is about one to two periods.
     assert 0.0 <= percentile(errors, 0.5) < 0.020, errors

@@ -20,6 +20,7 @@ from encore.engine.engine import Engine, EngineConfig
 from encore.engine.sinks.base import MemorySink
 from encore.engine.voices.base import Voice
 from encore.models.notes import NoteEvent
+from encore.models.sampling_config import SamplingConfig
 
 
 def offline(voices: list[Voice], sinks: list, **config: object) -> Engine:
@@ -44,7 +45,10 @@ def test_a_simulated_hour_keeps_time_with_no_gaps() -> None:
     report = engine.run_offline(3600.0)
     ons = note_ons(sink.events)
     assert len(ons) == 7200 * 2  # an eighth note every half beat, 7200 beats
-    assert all(e.time == engine.clock.time_at(e.beat) for e in ons)  # stamped from the map: no drift
+    # Computed here from the tempo (120 bpm from show time 0), not read back from the engine's clock:
+    # the i-th eighth is at beat i / 2, so at i / 2 * 60 / 120 s, exactly, an hour in (no drift).
+    assert [e.beat for e in ons] == [i * 0.5 for i in range(len(ons))]
+    assert [e.time for e in ons] == [i * 0.5 * 60.0 / 120.0 for i in range(len(ons))]
     assert ons[-1].time == pytest.approx(3599.75, abs=1e-9)
     gaps = [b.time - a.time for a, b in zip(ons, ons[1:], strict=False)]
     assert max(gaps) == pytest.approx(0.25, abs=1e-9)  # never longer than the music's own rests
@@ -122,8 +126,9 @@ def test_sampling_change_is_picked_up_and_its_latency_measured() -> None:
     voice = eighths()
     engine = offline([voice], [sink], bpm=120.0)
     ref.append(engine)
-    report = engine.run_offline(6.0, on_tick=at(2.0, SetSampling(temperature=0.5, top_p=0.8), ref))
-    assert voice.controls.temperature == 0.5 and voice.controls.top_p == 0.8
+    command = SetSampling(temperature=0.5, top_p=0.8, min_p=0.05, repetition_penalty=1.2)
+    report = engine.run_offline(6.0, on_tick=at(2.0, command, ref))
+    assert voice.sampling == SamplingConfig(temperature=0.5, top_p=0.8, min_p=0.05, repetition_penalty=1.2)
     latency = report.control_latencies[0]
     assert latency.command == "SetSampling" and 2.0 <= latency.seconds <= 3.0  # a bar and a chunk ahead
 

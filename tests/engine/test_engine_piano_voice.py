@@ -15,7 +15,7 @@ from encore.engine.engine import Engine, EngineConfig
 from encore.engine.sinks.base import MemorySink
 from encore.engine.voices.piano import PianoVoice
 from encore.models.notes import NoteEvent
-from encore.models.piano.sampling import SamplingConfig
+from encore.models.sampling_config import SamplingConfig
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"
@@ -35,7 +35,7 @@ class ScriptedStream:
     tokens: int = 0
 
     def __post_init__(self) -> None:
-        self.seen: list[tuple[float, float]] = []
+        self.seen: list[SamplingConfig] = []
 
     def prime_midi(self, path: Path) -> None:
         assert path.is_file()
@@ -48,7 +48,7 @@ class ScriptedStream:
         self.position_beats += 8.0
 
     def step(self) -> list[NoteEvent]:
-        self.seen.append((self.sampling.temperature, self.sampling.top_p))
+        self.seen.append(self.sampling)
         self.tokens += 1
         onset = self.position_beats
         self.position_beats += 0.25
@@ -63,13 +63,26 @@ def test_the_first_note_after_priming_is_show_beat_zero() -> None:
     assert [n.onset_beats for n in notes] == [0.0, 0.5, 1.0, 1.5]
 
 
-def test_controls_reach_the_stream_between_tokens() -> None:
+def test_every_sampling_setting_reaches_the_stream_between_tokens() -> None:
     stream = ScriptedStream(SamplingConfig())
-    voice = PianoVoice(stream, SEED)
+    voice = PianoVoice(stream, SEED, sampling=SamplingConfig(temperature=1.1))
     voice.render_until(1.0)
-    voice.set_controls(temperature=0.7, top_p=0.9)
+    voice.set_sampling(temperature=0.7, top_p=0.9)
     voice.render_until(2.0)
-    assert stream.seen[:4] == [(1.0, 0.95)] * 4 and stream.seen[4:] == [(0.7, 0.9)] * 4
+    voice.set_sampling(min_p=0.05, repetition_penalty=1.3, repetition_window=16)
+    voice.render_until(3.0)
+    first, second = SamplingConfig(temperature=1.1), SamplingConfig(temperature=0.7, top_p=0.9)
+    third = SamplingConfig(temperature=0.7, top_p=0.9, min_p=0.05, repetition_penalty=1.3, repetition_window=16)
+    assert stream.seen == [first] * 4 + [second] * 4 + [third] * 4
+
+
+def test_a_bad_sampling_change_is_refused_and_changes_nothing() -> None:
+    voice = PianoVoice(ScriptedStream(SamplingConfig()), SEED)
+    with pytest.raises(ValueError, match="top_p: must be in"):
+        voice.set_sampling(temperature=0.5, top_p=1.5)
+    with pytest.raises(ValueError, match="seed: not a sampling setting"):
+        voice.set_sampling(seed=3)
+    assert voice.sampling == SamplingConfig()
 
 
 def test_reprime_lands_on_the_bar_line_in_the_same_stream() -> None:

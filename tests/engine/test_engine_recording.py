@@ -14,10 +14,12 @@ from encore.engine.clock import VirtualClock
 from encore.engine.control import SetTempo
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.journal import JournalError, read_journal
+from encore.engine.midi import MidiEvent
 from encore.engine.sinks.base import MemorySink
 from encore.engine.sinks.recorder import RecorderSink, journal_path_for, recover
 from encore.engine.sinks.wav import WavSink
 from encore.engine.synth import Synth, SynthError
+from encore.stage.cli import main
 
 
 def play(sinks: list, seconds: float, voices: list | None = None, **config: object) -> Engine:
@@ -61,21 +63,103 @@ def test_type_0_on_request(tmp_path: Path) -> None:
     assert midi.type == 0 and len(midi.tracks) == 1 and len(midi_notes(midi)) == 12
 
 
-def test_recover_rebuilds_the_file_and_skips_a_truncated_last_line(tmp_path: Path) -> None:
+def record_two_voices_with_a_tempo_change(out: Path) -> MemorySink:
+    """Record 6 s of two voices, 120 then 90 bpm from beat 4; returns a twin of what was recorded."""
+    memory = MemorySink()
+    engine = Engine([eighths("a", 0), eighths("b", 1, pitch=40)], [RecorderSink(out), memory],
+                    EngineConfig(bpm=120.0), now=VirtualClock())
+    engine.cue(SetTempo(90.0), 4.0)
+    engine.run_offline(6.0)
+    return memory
+
+
+def fields(events: list[MidiEvent]) -> list[tuple[float, float, tuple[int, ...], str]]:
+    """Every field of every event, times and beats to the journal's 6 decimals."""
+    return [(round(e.time, 6), round(e.beat, 6), e.message, e.track) for e in events]
+
+
+def midi_messages(path: Path) -> list[list[mido.Message | mido.MetaMessage]]:
+    return [list(track) for track in mido.MidiFile(path).tracks]
+
+
+def journal_lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").split("\n")[:-1]  # every line ends with a newline
+
+
+def test_recover_round_trips_every_event_and_rebuilds_the_same_file(tmp_path: Path) -> None:
     out = tmp_path / "set.mid"
-    play([RecorderSink(out)], 3.0)
+    memory = record_two_voices_with_a_tempo_change(out)
+    header, events = read_journal(journal_path_for(out))
+    assert header.midi_type == 1 and header.time_signature == (4, 4) and header.ppq == 480
+    assert len(events) == len(memory.events) > 40
+    assert fields(events) == fields(memory.events)  # time, beat, bytes and track of each, in order
+    assert {e.track for e in events} == {"a", "b", "tempo"}
+    assert recover(journal_path_for(out), tmp_path / "recovered.mid") == len(memory.events)
+    assert midi_messages(tmp_path / "recovered.mid") == midi_messages(out)
+
+
+def test_recover_keeps_the_last_complete_line(tmp_path: Path) -> None:
+    out = tmp_path / "set.mid"
+    memory = record_two_voices_with_a_tempo_change(out)
     journal = journal_path_for(out)
-    lines = journal.read_text().splitlines()
-    cut = "\n".join(lines[:20]) + "\n" + lines[20][:17]  # killed in the middle of writing line 21
-    journal.write_text(cut)
+    lines = journal_lines(journal)
+    journal.write_text("\n".join(lines[:21]) + "\n")  # killed right after line 21 was written whole
+    _, events = read_journal(journal)
+    assert fields(events) == fields(memory.events[:20])
+    assert recover(journal, tmp_path / "recovered.mid") == 20
+
+
+def test_recover_skips_only_a_truncated_last_line(tmp_path: Path) -> None:
+    out = tmp_path / "set.mid"
+    memory = record_two_voices_with_a_tempo_change(out)
+    journal = journal_path_for(out)
+    lines = journal_lines(journal)
+    journal.write_text("\n".join(lines[:20]) + "\n" + lines[20][:17])  # killed in the middle of writing line 21
     header, events = read_journal(journal)
-    assert len(events) == 19 and header.midi_type == 1
+    assert header.midi_type == 1 and fields(events) == fields(memory.events[:19])
     count = recover(journal, tmp_path / "recovered.mid")
     recovered = mido.MidiFile(tmp_path / "recovered.mid")
     assert count == 19
     ons = sum(1 for t in recovered.tracks for m in t if m.type == "note_on" and m.velocity > 0)
     offs = sum(1 for t in recovered.tracks for m in t if m.type == "note_off")
-    assert ons == offs  # a note left sounding by the crash is ended
+    assert ons == offs == len(note_ons(events))  # a note left sounding by the crash is ended
+
+
+@pytest.mark.parametrize("bad", ["not json", '{"t":0.5,"b":1.0,"tr":"a"}', "", '{"t":0.5,"b":1.0,"tr":"a","m":[144,'])
+def test_a_corrupt_line_in_the_middle_is_an_error_naming_it(tmp_path: Path, bad: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "set.mid"
+    record_two_voices_with_a_tempo_change(out)
+    journal = journal_path_for(out)
+    lines = journal_lines(journal)
+    lines[4] = bad  # line 5 of the file
+    journal.write_text("\n".join(lines) + "\n")
+    with pytest.raises(JournalError, match=r"line 5: corrupt"):
+        read_journal(journal)
+    assert main(["recover", str(journal), "--out", str(tmp_path / "recovered.mid")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and not (tmp_path / "recovered.mid").exists()
+    assert captured.err.startswith("encore: error:") and "line 5: corrupt" in captured.err
+    assert captured.err.count("\n") == 1
+
+
+def test_a_corrupt_last_line_that_was_written_whole_is_an_error(tmp_path: Path) -> None:
+    out = tmp_path / "set.mid"
+    record_two_voices_with_a_tempo_change(out)
+    journal = journal_path_for(out)
+    lines = journal_lines(journal)
+    journal.write_text("\n".join([*lines[:-1], "garbage"]) + "\n")
+    with pytest.raises(JournalError, match=f"line {len(lines)}: corrupt"):
+        read_journal(journal)
+
+
+def test_recover_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "set.mid"
+    memory = record_two_voices_with_a_tempo_change(out)
+    code = main(["recover", str(journal_path_for(out)), "--out", str(tmp_path / "recovered.mid"), "--midi-type", "0"])
+    assert code == 0 and f"recovered {len(memory.events)} events" in capsys.readouterr().out
+    recovered = mido.MidiFile(tmp_path / "recovered.mid")
+    assert recovered.type == 0 and midi_notes(recovered) == midi_notes(mido.MidiFile(out))
 
 
 def test_recover_reports_a_corrupt_journal_in_one_line(tmp_path: Path) -> None:

@@ -39,6 +39,11 @@ def test_songs_follow_each_other_on_bar_lines(tmp_path: Path) -> None:
         ("[click]\n[[songs]]\nbars = 0\n", "songs[0].bars"),
         ("[click]\n[[songs]]\nbars = 2\ntemperature = 'hot'\n", "songs[0].temperature"),
         ("[click]\n[[songs]]\nbars = 2\ncolour = 1\n", "songs[0].colour"),
+        ("[click]\n[[songs]]\nbars = 2\ntemperature = 6.0\n", "songs[0].temperature: must be in [0, 5]"),
+        ("[click]\n[[songs]]\nbars = 2\ntop_p = 0\n", "songs[0].top_p: must be in (0, 1]"),
+        ("[click]\n[[songs]]\nbars = 2\nmin_p = 1.0\n", "songs[0].min_p: must be in [0, 1)"),
+        ("[click]\n[[songs]]\nbars = 2\nrepetition_penalty = 0.0\n", "songs[0].repetition_penalty: must be positive"),
+        ("[click]\n[[songs]]\nbars = 1\n[drums]\ntemperature = -1.0\n", "drums.temperature: must be in [0, 5]"),
         ("[click]\n[[songs]]\n", "songs[0].bars"),
         ('[show]\ntime_signature = "4/3"\n[click]\n[[songs]]\nbars = 1\n', "show.time_signature"),
         ("[click]\nchannel = 17\n[[songs]]\nbars = 1\n", "click.channel"),
@@ -93,3 +98,12 @@ def test_drums_alone_make_a_setlist_and_count_channels_from_1(tmp_path: Path) ->
                                            "[drums.pattern]\nkick = [0, 8]\nsnare = []\n[[songs]]\nbars = 2\n"))
     assert setlist.drums is not None and setlist.drums.channel == 10
     assert dict(setlist.drums.part.pattern) == {"kick": (0, 8), "snare": ()}
+
+
+def test_a_songs_sampling_settings_become_one_sampling_config(tmp_path: Path) -> None:
+    from encore.models.sampling_config import SamplingConfig
+
+    setlist = load_setlist(write(tmp_path, "[click]\n[[songs]]\nbars = 2\ntemperature = 0.8\nmin_p = 0.1\n"
+                                           "repetition_penalty = 1.2\n[[songs]]\nbars = 1\n"))
+    assert setlist.songs[0].sampling == SamplingConfig(temperature=0.8, min_p=0.1, repetition_penalty=1.2)
+    assert setlist.songs[1].sampling == SamplingConfig()

@@ -114,3 +114,34 @@ def test_data_command_reports_window_counts(tmp_path: Path) -> None:
     result = encore("groove", "data", "--data-root", str(ROOT / "tests" / "fixtures"), "--cache-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "train: 15 windows" in result.stdout and "test: 16 windows" in result.stdout
+
+
+SHARED_FLAGS = ["--steps", "3", "--batch-size", "8", "--learning-rate", "0.01", "--min-lr-ratio", "0.2",
+                "--warmup-steps", "1", "--grad-clip", "0.5", "--eval-every", "2", "--save-every", "4",
+                "--max-minutes", "1.5", "--seed", "7", "--threads", "1", "--run-dir", "somewhere"]
+
+
+@pytest.mark.parametrize("command", [["train", "piano"], ["train", "groove"], ["groove", "train"]])
+def test_trainers_share_their_option_names(command: list[str]) -> None:
+    """`encore train piano` and `encore train groove` take the shared settings under the same flags."""
+    from encore.stage.cli import build_parser
+    from encore.stage.cli.train_options import SHARED_OPTIONS
+
+    args = build_parser().parse_args([*command, *SHARED_FLAGS])
+    assert {name: getattr(args, name) for name in SHARED_OPTIONS} == {
+        "steps": 3, "batch_size": 8, "learning_rate": 0.01, "min_lr_ratio": 0.2, "warmup_steps": 1, "grad_clip": 0.5,
+        "eval_every": 2, "save_every": 4, "max_minutes": 1.5, "seed": 7, "threads": 1, "run_dir": Path("somewhere"),
+    }
+    old = build_parser().parse_args([*command, "--lr", "0.02", "--time-budget-minutes", "none"])
+    assert (old.learning_rate, old.max_minutes) == (0.02, None)
+
+
+def test_bad_training_setting_is_a_one_line_error_naming_its_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from encore.stage.cli import main
+
+    assert main(["train", "groove", "--steps", "0"]) == 2
+    assert capsys.readouterr().err == "encore: error: --steps must be at least 1 (got 0)\n"
+    assert main(["groove", "train", "--min-lr-ratio", "2"]) == 2
+    assert "--min-lr-ratio must be between 0 and 1" in capsys.readouterr().err
+    assert main(["train", "piano", "--crop", "1", "--data-root", "missing"]) == 2  # checked before any data work
+    assert capsys.readouterr().err == "encore: error: --crop must be at least 2 (got 1)\n"

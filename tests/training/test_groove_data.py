@@ -33,10 +33,10 @@ def test_windows_per_split_and_cache(tmp_path: Path) -> None:
 
 def test_training_runs_resumes_and_exports(tmp_path: Path) -> None:
     from encore.models.groove.checkpoint import load_vae, read_config
-    from encore.training.groove.config import TrainConfig
+    from encore.training.groove.config import GrooveTrainerConfig
     from encore.training.groove.trainer import train
 
-    config = TrainConfig(model="aux11", steps=4, batch_size=8, eval_every=2)
+    config = GrooveTrainerConfig(model="aux11", steps=4, batch_size=8, eval_every=2)
     paths = {"out_dir": tmp_path / "ckpt", "run_dir": tmp_path / "run", "cache_dir": tmp_path / "cache"}
     train(config, FIXTURES, **paths)
     assert read_config(tmp_path / "ckpt")["training"]["steps"] == 4

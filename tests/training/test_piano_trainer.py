@@ -8,17 +8,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
+from encore.models.errors import CheckpointError
 from encore.models.piano.checkpoint import load_piano
-from encore.training.piano.trainer import TrainConfig, Trainer
+from encore.training.piano.config import PianoTrainerConfig
+from encore.training.piano.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def tiny_config(cache: Path, out: Path, steps: int) -> TrainConfig:
-    return TrainConfig(cache_dir=cache, out_dir=out, preset="tiny", steps=steps, batch_size=4, crop=64, lr=3e-3,
-                       warmup_steps=2, eval_every=5, save_every=5, eval_windows=4, threads=1, device="cpu")
+def tiny_config(cache: Path, run: Path, steps: int, **changes: object) -> PianoTrainerConfig:
+    settings: dict = {"preset": "tiny", "steps": steps, "batch_size": 4, "crop": 64, "learning_rate": 3e-3,
+                      "warmup_steps": 2, "eval_every": 5, "save_every": 5, "eval_windows": 4, "threads": 1,
+                      "device": "cpu", **changes}
+    return PianoTrainerConfig(cache_dir=cache, run_dir=run, **settings)
 
 
 def test_training_lowers_loss_resumes_and_exports(mini_cache: Path, tmp_path: Path) -> None:
@@ -38,15 +43,33 @@ def test_training_lowers_loss_resumes_and_exports(mini_cache: Path, tmp_path: Pa
     bundle = load_piano(tmp_path / "export")
     card = (tmp_path / "export" / "README.md").read_text()
     assert "unigram baseline" in card and "POP909" in card
+    assert "## Training" in card and "learning rate 0.003" in card
     assert json.loads((tmp_path / "export" / "config.json").read_text())["hidden_size"] == 64
     assert bundle.model.lm_head.weight.dtype == torch.float32
 
 
+def test_resume_reads_an_older_runs_config_and_refuses_another_preset(mini_cache: Path, tmp_path: Path) -> None:
+    """Runs saved before the shared config stored `lr`, `out_dir`, `time_budget_minutes`, all as strings."""
+    first = Trainer(tiny_config(mini_cache, tmp_path, steps=2, eval_every=100, save_every=100))
+    first.train()
+    state = torch.load(tmp_path / "train_state.pt", weights_only=False)
+    saved = state["config"]
+    state["config"] = {{"learning_rate": "lr", "run_dir": "out_dir", "max_minutes": "time_budget_minutes"}.get(k, k): str(v)
+                       for k, v in saved.items()}
+    torch.save(state, tmp_path / "train_state.pt")
+
+    resumed = Trainer(tiny_config(mini_cache, tmp_path, steps=3))
+    assert resumed.step == 2
+    with pytest.raises(CheckpointError, match="crop"):
+        Trainer(tiny_config(mini_cache, tmp_path, steps=3, crop=32))
+
+
 def test_learning_rate_schedule() -> None:
-    config = TrainConfig(cache_dir=Path("."), out_dir=Path("."), steps=100, lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
-    assert config.learning_rate(0) == 0.1 and config.learning_rate(9) == 1.0
-    assert abs(config.learning_rate(100) - 0.1) < 1e-9
-    assert config.learning_rate(50) < config.learning_rate(20)
+    config = PianoTrainerConfig(cache_dir=Path("."), run_dir=Path("."), steps=100, learning_rate=1.0,
+                                warmup_steps=10, min_lr_ratio=0.1)
+    assert config.learning_rate_at(0) == 0.1 and config.learning_rate_at(9) == 1.0
+    assert abs(config.learning_rate_at(100) - 0.1) < 1e-9
+    assert config.learning_rate_at(50) < config.learning_rate_at(20)
 
 
 def test_ddp_two_cpu_processes_end_with_identical_weights(mini_cache: Path, tmp_path: Path) -> None:

@@ -4,30 +4,36 @@ without importing torch."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from encore.models.groove.config import MODEL_KINDS
+from encore.training.config import TrainerConfig, TrainerConfigError
+from encore.training.paths import runs_dir
 
 
-@dataclass
-class TrainConfig:
+@dataclass(kw_only=True)
+class GrooveTrainerConfig(TrainerConfig):
     """Settings of one training run.
 
+    Shared fields: see `TrainerConfig` (no warm-up; the state is saved with each validation). Groove field:
+
     Attributes:
-        model: model kind (see `encore.models.groove.config.MODEL_KINDS`).
-        steps: optimizer steps planned (the cosine schedule spans them).
-        batch_size: windows per step.
-        learning_rate: peak Adam learning rate.
-        min_lr_ratio: final learning rate as a fraction of the peak.
-        eval_every: steps between validations and state saves.
-        max_minutes: stop after this much wall time in this invocation.
-        seed: random seed.
-        threads: torch CPU threads.
+        model: model kind (see `encore.models.groove.config.MODEL_KINDS`); names the default run folder
+            `runs/groove-<model>`.
     """
 
     model: str = "aux"
     steps: int = 3000
     batch_size: int = 64
     learning_rate: float = 1e-3
-    min_lr_ratio: float = 0.1
     eval_every: int = 250
-    max_minutes: float = 9.0
-    seed: int = 0
-    threads: int = 1
+    max_minutes: float | None = 9.0
+    threads: int | None = 1
+
+    def default_run_dir(self) -> Path:
+        return runs_dir(f"groove-{self.model}")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.model not in MODEL_KINDS:
+            raise TrainerConfigError("model", f"must be one of {', '.join(MODEL_KINDS)} (got {self.model!r})")

@@ -2,15 +2,17 @@
 
 The loop draws shuffled batches from the train split, steps Adam with a cosine learning-rate decay,
 validates every `eval_every` steps on the validation split, saves a resumable state to
-`runs/groove-<model>/state.pt` (model, optimizer, step, history) and a loss plot `losses.png`, and stops at
-`steps` or after `max_minutes`. At the end it writes the shipped checkpoint (fp16 safetensors, config JSON,
-model card with held-out losses) to `models/checkpoints/groove-<model>/`.
+`runs/groove-<model>/state.pt` (model, optimizer, step, history, random states) every `save_every` steps (by default with
+each validation) and a loss plot `losses.png`, and stops at `steps` or after `max_minutes`. At the end it
+writes the shipped checkpoint (fp16 safetensors, config JSON, model card with held-out losses) to
+`models/checkpoints/groove-<model>/`. The settings are a `GrooveTrainerConfig`, which extends the shared
+`TrainerConfig`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +23,10 @@ from encore.models.groove.checkpoint import save_checkpoint
 from encore.models.groove.config import GrooveConfig
 from encore.models.groove.vae import GrooveVAE
 from encore.models.shipped import shipped_folder
-from encore.training.groove.config import TrainConfig
-from encore.training.groove.data import REPO_ROOT, WindowSet, load_windows
-from encore.training.schedule import warmup_cosine
+from encore.training.groove.config import GrooveTrainerConfig
+from encore.training.groove.data import WindowSet, load_windows
+from encore.training.loss_curves import Series, save_loss_curves
+from encore.training.model_card import groove_card
 
 
 def tensors(windows: WindowSet, index: np.ndarray | slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -52,61 +55,20 @@ def evaluate_loss(model: GrooveVAE, windows: WindowSet, batch_size: int = 512) -
     return {key: value / len(windows) for key, value in totals.items()}
 
 
-def plot_history(history: list[dict[str, float]], path: Path, title: str) -> None:
-    """Save train and validation loss curves as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for split, style in (("train", "-"), ("validation", "o-")):
-        rows = [row for row in history if row["split"] == split]
-        steps = [row["step"] for row in rows]
-        axes[0].plot(steps, [row["loss"] for row in rows], style, label=f"{split} loss", markersize=3)
-        axes[1].plot(steps, [row["recon"] for row in rows], style, label=f"{split} recon", markersize=3)
-    for axis in axes:
-        axis.set_xlabel("step")
-        axis.legend()
-        axis.grid(alpha=0.3)
-    axes[0].set_title(title)
-    axes[1].set_yscale("log")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+RECON_PANEL = "recon per window (log)"
 
 
-def model_card(config: TrainConfig, training: dict, counts: dict[str, int]) -> str:
-    """Markdown model card of a shipped checkpoint."""
-    held = training["held_out"]
-    rows = "\n".join(
-        f"| {split} | {held[split]['loss']:.2f} | {held[split]['recon']:.2f} | {held[split]['kl']:.2f} | {held[split]['aux']:.2f} | {held[split]['hit_acc']:.4f} |"
-        for split in ("validation", "test")
-    )
-    return f"""# groove-{config.model}
-
-Groove VAE `{config.model}` of Encore (see `docs/groove.md` and `models/groove_vae.py`), 2-bar 4/4 drum
-loops on a 16th-note grid, 9 drum classes.
-
-- Data: Groove MIDI Dataset v1.0.0 (Magenta), 4/4 files, official split, two-bar windows with a one-bar
-  hop: {counts['train']} train / {counts['validation']} validation / {counts['test']} test windows.
-  GMD is licensed CC BY 4.0 by Jon Gillick, Adam Roberts, Jesse Engel, Douglas Eck and David Bamman,
-  "Learning to Groove with Inverse Sequence Transformations", ICML 2019. These weights are derived from it.
-- Training: {training['steps']} steps of batch {config.batch_size} ({training['windows_seen']} windows),
-  Adam at {config.learning_rate} with cosine decay, {training['wall_minutes']:.1f} minutes on 1 CPU thread.
-- Weights: fp16 safetensors, {training['parameters']} parameters.
-
-Held-out losses per window (teacher forced; recon = hit cross-entropy + {training['value_weight']:g} x the
-velocity and offset squared errors on hits, summed over the window; kl in nats over all latents; hit_acc over all 288 cells):
-
-| split | loss | recon | kl | aux | hit_acc |
-|---|---|---|---|---|---|
-{rows}
-"""
+def loss_panels(history: list[dict[str, float]]) -> dict[str, Series]:
+    """The history's loss and reconstruction term per split, as panels for `save_loss_curves`."""
+    panels: dict[str, Series] = {}
+    for key, label in (("loss", "loss per window"), ("recon", RECON_PANEL)):
+        panels[label] = {split: [(int(row["step"]), row[key]) for row in history if row["split"] == split]
+                         for split in ("train", "validation")}
+    return panels
 
 
 def train(
-    config: TrainConfig,
+    config: GrooveTrainerConfig,
     data_root: Path | None = None,
     resume: bool = False,
     out_dir: Path | None = None,
@@ -120,40 +82,46 @@ def train(
         data_root: folder holding `groove/` (default: see `encore.training.groove.data.default_data_root`).
         resume: continue from `run_dir/state.pt` when it exists.
         out_dir: checkpoint folder (default `models/checkpoints/groove-<model>`).
-        run_dir: folder of the resumable state and plots (default `runs/groove-<model>`).
+        run_dir: folder of the resumable state and plots (default `config.run_dir`, `runs/groove-<model>`).
         cache_dir: window cache folder (default `.cache/groove`).
 
     Returns:
         The exported checkpoint folder.
     """
-    torch.set_num_threads(config.threads)
+    if config.threads:
+        torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     windows, _ = load_windows(data_root, cache_dir)
     train_set, val_set = windows["train"], windows["validation"]
-    run = Path(run_dir or REPO_ROOT / "runs" / f"groove-{config.model}")
+    if run_dir is not None:
+        config = replace(config, run_dir=Path(run_dir))
+    run = config.run_dir
     run.mkdir(parents=True, exist_ok=True)
     model = GrooveVAE(GrooveConfig.from_name(config.model))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     step, wall, history = 0, 0.0, []
+    rng = np.random.default_rng(config.seed)
     state_path = run / "state.pt"
     if resume and state_path.is_file():
         state = torch.load(state_path, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, wall, history = state["step"], state["wall"], state["history"]
-    rng = np.random.default_rng(config.seed + step)
+        # Draw the batches and latents the uninterrupted run would have drawn (older states: reseed).
+        rng = state["rng"] if "rng" in state else np.random.default_rng(config.seed + step)
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"])
     started = time.monotonic()
     bar = tqdm(total=config.steps, initial=step, desc=f"groove-{config.model}", unit="step")
     recent: list[float] = []
-    while step < config.steps and time.monotonic() - started < 60 * config.max_minutes:
-        lr = warmup_cosine(config.learning_rate, step, config.steps, min_ratio=config.min_lr_ratio)
+    while step < config.steps and not config.out_of_time(time.monotonic() - started):
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = config.learning_rate_at(step)
         tick = time.monotonic()
         loss, parts = model.loss(*tensors(train_set, rng.integers(0, len(train_set), config.batch_size)))
         optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         step += 1
         recent.append(parts["loss"])
@@ -166,13 +134,14 @@ def train(
             history.append({"split": "validation", "step": step, **held})
             bar.write(f"step {step}: train loss {np.mean(recent):.2f}, validation loss {held['loss']:.2f} (recon {held['recon']:.2f}, hit acc {held['hit_acc']:.4f})")
             recent = []
+        if step % config.save_every == 0 or step == config.steps:
             elapsed = wall + time.monotonic() - started
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall": elapsed, "history": history, "config": asdict(config)}, state_path)
-            plot_history(history, run / "losses.png", f"groove-{config.model}")
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall": elapsed, "history": history, "config": config.to_dict(), "rng": rng, "torch_rng": torch.get_rng_state()}, state_path)
+            save_loss_curves(loss_panels(history), run / "losses.png", f"groove-{config.model}", log_scale=(RECON_PANEL,))
     bar.close()
     wall += time.monotonic() - started
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall": wall, "history": history, "config": asdict(config)}, state_path)
-    plot_history(history, run / "losses.png", f"groove-{config.model}")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall": wall, "history": history, "config": config.to_dict(), "rng": rng, "torch_rng": torch.get_rng_state()}, state_path)
+    save_loss_curves(loss_panels(history), run / "losses.png", f"groove-{config.model}", log_scale=(RECON_PANEL,))
     held_out = {split: evaluate_loss(model, windows[split]) for split in ("validation", "test")}
     training = {
         "steps": step,
@@ -182,9 +151,9 @@ def train(
         "parameters": sum(p.numel() for p in model.parameters()),
         "value_weight": model.config.value_weight,
         "held_out": held_out,
-        "train_config": asdict(config),
+        "train_config": config.to_dict(),
     }
     out = Path(out_dir or shipped_folder("groove", config.model))
-    save_checkpoint(model, out, training, model_card(config, training, {k: len(v) for k, v in windows.items()}))
-    plot_history(history, out / "losses.png", f"groove-{config.model}")
+    save_checkpoint(model, out, training, groove_card(config, training, {k: len(v) for k, v in windows.items()}))
+    save_loss_curves(loss_panels(history), out / "losses.png", f"groove-{config.model}", log_scale=(RECON_PANEL,))
     return out

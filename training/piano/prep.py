@@ -20,7 +20,8 @@ from miditok import REMI
 
 from encore.models.midi_io import is_piano_track, merge_tracks, read_score, set_time_signature
 from encore.models.piano.tokenizer import RemiPlusSettings, build_tokenizer, save_tokenizer
-from encore.training.paths import REPO_ROOT, SPLITS, default_data_root
+from encore.training import paths
+from encore.training.paths import SPLITS, default_data_root
 from encore.training.piano.sources import PianoFile, list_corpus
 
 PREP_VERSION = 1
@@ -34,7 +35,7 @@ class PrepConfig:
     sources: tuple[str, ...] = ("pop909", "piano_midi_de")
     max_notes_per_bar: int = 300
     max_empty_bar_fraction: float = 0.2
-    cache_root: Path = REPO_ROOT / ".cache" / "piano"
+    cache_root: Path = field(default_factory=lambda: paths.cache_dir("piano"))
     workers: int = 2
     tokenizer: RemiPlusSettings = field(default_factory=RemiPlusSettings)
 

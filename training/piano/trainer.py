@@ -1,55 +1,28 @@
 """Pretraining the piano transformer: AdamW, warm-up and cosine decay, clipping, periodic validation,
-checkpoint and resume, DDP through torchrun, loss curves, fp16 export with a model card."""
+checkpoint and resume, DDP through torchrun, loss curves, fp16 export with a model card.
+
+The settings are a `PianoTrainerConfig` (`encore.training.piano.config`), which extends the shared
+`TrainerConfig`."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from encore.models.errors import CheckpointError
 from encore.models.piano.checkpoint import save_piano
 from encore.models.piano.phi3 import Phi3, Phi3Config
 from encore.models.piano.tokenizer import load_tokenizer
 from encore.training.loss_curves import save_loss_curves
+from encore.training.piano.config import PianoTrainerConfig
 from encore.training.piano.prep import load_split
 from encore.training.piano.token_batches import CropSampler, evaluation_windows, unigram_loss
-from encore.training.schedule import warmup_cosine
-
-
-@dataclass
-class TrainConfig:
-    """Everything a pretraining run needs; saved beside its checkpoints."""
-
-    cache_dir: Path
-    out_dir: Path
-    preset: str = "default"
-    steps: int = 4000
-    batch_size: int = 16
-    crop: int = 512
-    lr: float = 5e-4
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
-    eval_every: int = 100
-    eval_windows: int = 64
-    final_eval_windows: int = 512
-    save_every: int = 100
-    seed: int = 0
-    time_budget_minutes: float | None = None
-    threads: int | None = None
-    mixed_precision: bool = True
-    device: str = field(default_factory=lambda: "cuda" if torch.cuda.is_available() else "cpu")
-
-    def learning_rate(self, step: int) -> float:
-        """Linear warm-up, then cosine decay to `min_lr_ratio * lr`."""
-        return warmup_cosine(self.lr, step, self.steps, self.warmup_steps, self.min_lr_ratio)
 
 
 def language_model_loss(model: torch.nn.Module, batch: torch.Tensor, pad_id: int) -> torch.Tensor:
@@ -75,12 +48,13 @@ def held_out_loss(model: Phi3, windows: torch.Tensor, pad_id: int, device: torch
 class Trainer:
     """One pretraining run (one process of a DDP group, or alone)."""
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: PianoTrainerConfig) -> None:
         self.config = config
         self.rank, self.world = self._init_distributed()
         if config.threads:
             torch.set_num_threads(config.threads)
-        self.device = torch.device(config.device if config.device != "cuda" else f"cuda:{self.rank % max(1, torch.cuda.device_count())}")
+        device = config.device if config.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device if device != "cuda" else f"cuda:{self.rank % max(1, torch.cuda.device_count())}")
         self.tokenizer = load_tokenizer(config.cache_dir)
         self.pad_id = self.tokenizer.vocab["PAD_None"]
         torch.manual_seed(config.seed)
@@ -91,7 +65,7 @@ class Trainer:
         no_decay = [p for p in self.model.parameters() if p.dim() < 2]
         self.optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=config.lr, betas=(0.9, 0.95), fused=self.device.type == "cuda",
+            lr=config.learning_rate, betas=(0.9, 0.95), fused=self.device.type == "cuda",
         )
         tokens, offsets = load_split(config.cache_dir, "train")
         self.sampler = CropSampler(tokens, offsets, config.crop, self.pad_id, seed=config.seed * 1000 + self.rank)
@@ -110,12 +84,17 @@ class Trainer:
     @property
     def state_path(self) -> Path:
         """Full training state (fp32 weights, optimizer, history) for resuming."""
-        return self.config.out_dir / "train_state.pt"
+        return self.config.run_dir / "train_state.pt"
 
     def _resume(self) -> None:
         if not self.state_path.is_file():
             return
         state = torch.load(self.state_path, map_location=self.device, weights_only=False)
+        saved = PianoTrainerConfig.from_dict(state["config"])  # older runs: old names, values as strings
+        for name in ("preset", "crop"):
+            if getattr(saved, name) != getattr(self.config, name):
+                raise CheckpointError(f"{self.config.run_dir} was trained with {name} {getattr(saved, name)!r}, "
+                                      f"not {getattr(self.config, name)!r}: resume with it or use another run folder")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history, self.wall_seconds = state["step"], state["history"], state["wall_seconds"]
@@ -129,16 +108,17 @@ class Trainer:
             rngs = [self.sampler.rng]
         if self.rank != 0:
             return
-        self.config.out_dir.mkdir(parents=True, exist_ok=True)
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
         state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
                  "history": self.history, "wall_seconds": self.wall_seconds, "rng": rngs,
-                 "config": {k: str(v) for k, v in asdict(self.config).items()}}
+                 "config": self.config.to_dict()}
         torch.save(state, self.state_path.with_suffix(".tmp"))
         os.replace(self.state_path.with_suffix(".tmp"), self.state_path)
-        save_loss_curves(self.history, self.config.out_dir / "loss_curves.png", "piano transformer")
+        save_loss_curves({"loss per token (nats)": self.history}, self.config.run_dir / "loss_curves.png",
+                         "piano transformer")
 
     def train(self) -> dict:
-        """Run until `steps` (or the time budget); return the final metrics (rank 0)."""
+        """Run until `steps` (or `max_minutes` of this call); return the final metrics (rank 0)."""
         config = self.config
         windows = evaluation_windows(*load_split(config.cache_dir, "validation"), config.crop, self.pad_id,
                                      config.eval_windows)
@@ -147,13 +127,14 @@ class Trainer:
             from tqdm import tqdm
 
             progress = tqdm(total=config.steps, initial=self.step, desc="train piano", unit="step")
-        started = time.perf_counter() - self.wall_seconds
+        invoked = time.perf_counter()
+        started = invoked - self.wall_seconds
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=config.mixed_precision)
         self.model.train()
         while self.step < config.steps:
             tick = time.perf_counter()
             for group in self.optimizer.param_groups:
-                group["lr"] = config.learning_rate(self.step)
+                group["lr"] = config.learning_rate_at(self.step)
             batch = self.sampler.batch(config.batch_size).to(self.device)
             with autocast:
                 loss = language_model_loss(self.ddp, batch, self.pad_id)
@@ -168,7 +149,7 @@ class Trainer:
             if progress is not None:
                 progress.update(1)
                 progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_per_second:,.0f}")
-            out_of_time = config.time_budget_minutes is not None and self.wall_seconds > 60 * config.time_budget_minutes
+            out_of_time = config.out_of_time(time.perf_counter() - invoked)
             if self.world > 1:
                 flag = torch.tensor([float(out_of_time)])
                 dist.all_reduce(flag, op=dist.ReduceOp.MAX)
@@ -200,9 +181,10 @@ class Trainer:
             "unigram_test_loss": unigram_loss(self.sampler.tokens, test_tokens, len(self.tokenizer), self.pad_id),
             "train_tokens_seen": self.step * config.batch_size * config.crop * self.world,
         }
-        (config.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        (config.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         manifest = json.loads((config.cache_dir / "manifest.json").read_text())
         from encore.training.model_card import piano_card
 
-        save_piano(config.out_dir / "export", self.model.eval(), self.tokenizer, piano_card(config, metrics, manifest))
+        card = piano_card(config, metrics, manifest, hardware=str(self.device))
+        save_piano(config.run_dir / "export", self.model.eval(), self.tokenizer, card)
         return metrics

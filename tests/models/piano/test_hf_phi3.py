@@ -29,9 +29,9 @@ def test_hf_phi3_logits_match(tmp_path: Path, kv_heads: int, partial: float) -> 
     with torch.no_grad():
         expected = reference(tokens).logits
         torch.testing.assert_close(ours(tokens), expected, atol=1e-4, rtol=1e-4)
-    ours.setup_caches(2, max_length=64)
-    cached = [prefill(ours, tokens[:, :20])]
-    cached += [decode_step(ours, tokens[:, i]) for i in range(20, 40)]
+    cache = ours.setup_cache(2, max_length=64)
+    cached = [prefill(ours, tokens[:, :20], cache)]
+    cached += [decode_step(ours, tokens[:, i], cache) for i in range(20, 40)]
     torch.testing.assert_close(torch.stack(cached[:-1], 1), expected[:, 19:-1], atol=1e-4, rtol=1e-4)
 
 

@@ -1,9 +1,11 @@
-"""Cached decoding equals a full forward pass before the window rolls, and runs on forever after."""
+"""Cached decoding equals a full forward pass: before the window rolls, and after any number of rolls
+over exactly the tokens the cache keeps (attention sink + most recent), at the slots it keeps them in."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from encore.models.piano.decoding import decode_step, prefill
 from encore.models.piano.phi3 import Phi3, Phi3Config
@@ -21,34 +23,115 @@ def test_cached_decoding_matches_full_forward(model: Phi3, batch: int, prompt_le
     tokens = torch.randint(0, 97, (batch, 60))
     with torch.inference_mode():
         full = model(tokens)
-    model.setup_caches(batch, max_length=64)
-    logits = [prefill(model, tokens[:, :prompt_length])]
+    cache = model.setup_cache(batch, max_length=64)
+    logits = [prefill(model, tokens[:, :prompt_length], cache)]
     for index in range(prompt_length, tokens.shape[1]):
-        logits.append(decode_step(model, tokens[:, index]))
+        logits.append(decode_step(model, tokens[:, index], cache))
     cached = torch.stack(logits[:-1], dim=1)
-    assert model.cache.rolls == 0
+    assert cache.rolls == 0
     torch.testing.assert_close(cached, full[:, prompt_length - 1 : -1], atol=1e-4, rtol=0)
 
 
 def test_prefill_in_chunks_matches_one_pass(model: Phi3) -> None:
     tokens = torch.randint(0, 97, (2, 50))
-    model.setup_caches(2, max_length=64)
-    whole = prefill(model, tokens)
-    model.setup_caches(2, max_length=64)
-    chunked = prefill(model, tokens, chunk=7)
+    whole = prefill(model, tokens, model.setup_cache(2, max_length=64))
+    chunked = prefill(model, tokens, model.setup_cache(2, max_length=64), chunk=7)
     torch.testing.assert_close(chunked, whole, atol=1e-4, rtol=0)
 
 
+def test_the_model_keeps_no_cache_and_two_caches_do_not_mix(model: Phi3) -> None:
+    """Each `setup_cache` call gives a new cache; decoding two of them in turn equals each alone."""
+    first_tokens, second_tokens = torch.randint(0, 97, (2, 1, 30))
+    alone = model.setup_cache(1, max_length=32)
+    expected = [prefill(model, first_tokens[:, :5], alone)]
+    expected += [decode_step(model, first_tokens[:, i], alone) for i in range(5, 30)]
+    first, second = model.setup_cache(1, max_length=32), model.setup_cache(1, max_length=32)
+    assert first is not second and not hasattr(model, "cache")
+    got = [prefill(model, first_tokens[:, :5], first)]
+    prefill(model, second_tokens[:, :9], second)
+    for i in range(5, 30):
+        got.append(decode_step(model, first_tokens[:, i], first))
+        decode_step(model, second_tokens[:, i], second)
+    torch.testing.assert_close(torch.stack(got), torch.stack(expected), atol=0, rtol=0)
+
+
+def test_a_cached_forward_needs_positions(model: Phi3) -> None:
+    with pytest.raises(ValueError, match="reserve"):
+        model(torch.zeros(1, 1, dtype=torch.long), cache=model.setup_cache(1))
+
+
+def test_a_longer_cache_extends_the_rotary_table_without_changing_it(model: Phi3) -> None:
+    before = model.rotary.table.clone()
+    cache = model.setup_cache(1, max_length=200)
+    assert model.rotary.max_positions == 200
+    torch.testing.assert_close(model.rotary.table[:, :64], before, atol=0, rtol=0)
+    model.setup_cache(1, max_length=100)
+    assert model.rotary.max_positions == 200, "the table never shrinks under a cache that uses it"
+    tokens = torch.randint(0, 97, (1, 150))
+    with torch.inference_mode():
+        full = model(tokens)[:, -1]
+    torch.testing.assert_close(prefill(model, tokens, cache), full, atol=1e-4, rtol=0)
+
+
 def test_rolling_window_decodes_ten_times_the_context(model: Phi3) -> None:
-    cache = model.setup_caches(2, max_length=64, sink_tokens=4)
-    token = torch.zeros(2, dtype=torch.long)
-    logits = prefill(model, torch.randint(0, 97, (2, 10)))
+    cache = model.setup_cache(2, max_length=64, sink_tokens=4)
+    logits = prefill(model, torch.randint(0, 97, (2, 10)), cache)
     for _ in range(10 * 64):
         token = torch.argmax(logits, dim=-1)
-        logits = decode_step(model, token)
+        logits = decode_step(model, token, cache)
         assert cache.length <= 64
         assert torch.isfinite(logits).all()
     assert cache.rolls > 0 and cache.tokens_seen == 10 + 640
+
+
+def one_layer_model(dtype: torch.dtype, kv_heads: int, partial: float) -> Phi3:
+    """A one-layer model with weights large enough that attention is sharp and position-dependent.
+
+    With one layer, every cached key and value depends only on its own token, so after a roll the
+    cache must give exactly what a full pass over the kept tokens gives (deeper layers would keep
+    what they computed with the evicted tokens in view, as in StreamingLLM).
+    """
+    torch.manual_seed(0)
+    config = Phi3Config.from_name("tiny", vocab_size=97, num_layers=1, context_length=24,
+                                  num_kv_heads=kv_heads, partial_rotary_factor=partial)
+    model = Phi3(config)
+    for module in model.modules():
+        if isinstance(module, nn.Linear | nn.Embedding):
+            nn.init.normal_(module.weight, std=0.15)
+    return model.to(dtype).eval().freeze_for_inference()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("kv_heads,partial", [(4, 1.0), (2, 0.5)])
+def test_decoding_after_rolls_equals_a_full_pass_over_the_kept_tokens(
+    dtype: torch.dtype, kv_heads: int, partial: float
+) -> None:
+    """After one roll and after many, cached logits equal a full forward pass (no cache) over the sink
+    tokens + the most recent tokens, at positions 0..n-1: the slots the cache keeps them in."""
+    model = one_layer_model(dtype, kv_heads, partial)
+    sink = 4
+    cache = model.setup_cache(2, max_length=24, sink_tokens=sink)
+    history = torch.randint(0, 97, (2, 160))
+    seen = 10
+    prefill(model, history[:, :seen], cache)
+    rolls_checked = set()
+    chunks = [1, 1, 1, 3, 1, 1, 5, 1, 2]  # mostly decode steps, some prefill chunks across a roll
+    step = 0
+    while seen + chunks[step % len(chunks)] <= history.shape[1]:
+        count = chunks[step % len(chunks)]
+        step += 1
+        new = history[:, seen : seen + count]
+        logits = decode_step(model, new[:, 0], cache) if count == 1 else prefill(model, new, cache)
+        seen += count
+        assert cache.tokens_seen == seen
+        recent = cache.length - sink
+        kept = torch.cat([history[:, :sink], history[:, seen - recent : seen]], dim=1)
+        with torch.inference_mode():
+            full = model(kept)[:, -1]
+        torch.testing.assert_close(logits, full, atol=1e-4, rtol=0,
+                                   msg=lambda text, rolls=cache.rolls: f"after {rolls} rolls: {text}")
+        rolls_checked.add(cache.rolls)
+    assert 1 in rolls_checked and max(rolls_checked) >= 10, rolls_checked
 
 
 def test_after_a_roll_kept_keys_sit_at_their_new_positions(model: Phi3) -> None:
@@ -57,10 +140,10 @@ def test_after_a_roll_kept_keys_sit_at_their_new_positions(model: Phi3) -> None:
     Layer 0's keys depend only on the token itself, so they must equal a fresh projection of the kept
     tokens rotated at their new slots; deeper layers keep what they saw (as in StreamingLLM).
     """
-    cache = model.setup_caches(1, max_length=32, sink_tokens=4)
+    cache = model.setup_cache(1, max_length=32, sink_tokens=4)
     tokens = torch.randint(0, 97, (1, 40))
-    prefill(model, tokens[:, :32])
-    decode_step(model, tokens[:, 32])
+    prefill(model, tokens[:, :32], cache)
+    decode_step(model, tokens[:, 32], cache)
     assert cache.rolls == 1
     evicted = 33 - cache.length
     kept = torch.cat([tokens[:, :4], tokens[:, 4 + evicted : 33]], dim=1)
@@ -79,6 +162,6 @@ def test_after_a_roll_kept_keys_sit_at_their_new_positions(model: Phi3) -> None:
 
 
 def test_reserve_refuses_more_than_capacity(model: Phi3) -> None:
-    cache = model.setup_caches(1, max_length=16, sink_tokens=4)
+    cache = model.setup_cache(1, max_length=16, sink_tokens=4)
     with pytest.raises(ValueError):
         cache.reserve(13)

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from encore.models.piano.sampling import SamplingConfig, apply_repetition_penalty, filter_logits, sample_next
+from encore.models.piano.sampling import apply_repetition_penalty, filter_logits, sample_next
+from encore.models.sampling_config import SamplingConfig
 
 
 def test_greedy_takes_the_argmax() -> None:

@@ -1,0 +1,60 @@
+"""Settings of one piano pretraining run, apart from the trainer so the command line reads defaults
+without importing torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from encore.training.config import TrainerConfig, TrainerConfigError
+from encore.training.paths import runs_dir
+
+
+@dataclass(kw_only=True)
+class PianoTrainerConfig(TrainerConfig):
+    """Everything a pretraining run needs; saved beside its checkpoints.
+
+    Shared fields: see `TrainerConfig`. Piano fields:
+
+    Attributes:
+        cache_dir: prepared token cache (`encore data piano`), holding the splits and tokenizer.json.
+        preset: Phi-3 preset (`default` or `tiny`).
+        crop: training crop length in tokens (also the model's context).
+        weight_decay: AdamW weight decay on matrices.
+        eval_windows: fixed validation windows for the periodic validation.
+        final_eval_windows: held-out windows for the final validation and test losses.
+        mixed_precision: bf16 autocast.
+        device: torch device; `auto` is CUDA when available, else CPU.
+    """
+
+    cache_dir: Path
+    preset: str = "default"
+    steps: int = 4000
+    batch_size: int = 16
+    crop: int = 512
+    learning_rate: float = 5e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    eval_every: int = 100
+    eval_windows: int = 64
+    final_eval_windows: int = 512
+    mixed_precision: bool = True
+    device: str = "auto"
+
+    LEGACY_NAMES: ClassVar[dict[str, str]] = {**TrainerConfig.LEGACY_NAMES, "out_dir": "run_dir"}
+
+    def __post_init__(self) -> None:
+        self.cache_dir = Path(self.cache_dir)
+        super().__post_init__()
+
+    def default_run_dir(self) -> Path:
+        return runs_dir("piano")
+
+    def validate(self) -> None:
+        super().validate()
+        for name, low in {"crop": 2, "eval_windows": 1, "final_eval_windows": 1}.items():
+            if getattr(self, name) < low:
+                raise TrainerConfigError(name, f"must be at least {low} (got {getattr(self, name)})")
+        if self.weight_decay < 0:
+            raise TrainerConfigError("weight_decay", f"must not be negative (got {self.weight_decay})")
