@@ -31,7 +31,6 @@ from encore.models.groove.drum_map import CLASS_OUTPUT_PITCHES, DRUM_CHANNEL
 from encore.models.groove.library import NamedGroove, load_library
 from encore.models.groove.model import GrooveModel
 from encore.models.notes import NoteEvent
-from encore.models.shipped import shipped_folder
 
 REPO = Path(__file__).resolve().parents[2]
 GROOVE_KINDS = ("factorized", "aux", "aux11")  # the models with a groove input
@@ -44,9 +43,7 @@ def library() -> dict[str, NamedGroove]:
 
 
 def shipped(kind: str) -> GrooveModel:
-    """A shipped groove checkpoint; skips, saying so, where it has not been trained yet."""
-    if not (shipped_folder("groove", kind)).is_dir():
-        pytest.skip(f"no shipped checkpoint groove-{kind} (models/checkpoints/)")
+    """A shipped groove checkpoint (they travel with the repository: a missing one fails the test)."""
     return GrooveModel.load(kind)
 
 

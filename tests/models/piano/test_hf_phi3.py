@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
+import transformers  # a test dependency (pyproject `test` extra): missing means a failing test, not a skip
 
-transformers = pytest.importorskip("transformers")
-
-from encore.models.errors import CheckpointError  # noqa: E402
-from encore.models.piano.decoding import decode_step, prefill  # noqa: E402
-from encore.models.piano.hf_phi3 import load_hf_phi3  # noqa: E402
+from encore.models.errors import CheckpointError
+from encore.models.piano.decoding import decode_step, prefill
+from encore.models.piano.hf_phi3 import load_hf_phi3
 
 
 @pytest.mark.parametrize("kv_heads,partial", [(4, 1.0), (2, 0.5)])
