@@ -3,45 +3,57 @@
 Two drivers share every part: `run` (asyncio, real time: renders in one worker thread per voice, so
 the event loop never waits on a model) and `run_offline` (a `VirtualClock`, as fast as the voices
 render: headless shows, tests over a simulated hour). See docs/engine.md for the policies.
+
+The write side is `submit` (a command, answered by a `CommandTicket`: applied or rejected and why),
+the read side `snapshot()` (a frozen `ShowSnapshot`); surfaces use nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from encore.engine.applying import CommandApplier, LatencyMark
 from encore.engine.clock import MusicalClock, VirtualClock, seconds_to_beats
 from encore.engine.control import (
     Command,
-    CommandInbox,
-    Mute,
-    Panic,
-    Reseed,
-    SetGroove,
-    SetSampling,
-    SetTempo,
-    Solo,
+    CommandError,
     Stop,
-    Submitted,
 )
 from encore.engine.event_queue import EventQueue
 from encore.engine.midi import TEMPO_TRACK, MidiEvent, program_change, set_tempo
+from encore.engine.note_log import NoteLog
 from encore.engine.report import ControlLatency, ShowReport
+from encore.engine.results import (
+    SHOW_ENDED,
+    CommandInbox,
+    CommandResult,
+    CommandTicket,
+    Rejected,
+    ResultHub,
+)
 from encore.engine.router import Router
 from encore.engine.scheduler import LatePolicy, Scheduler
 from encore.engine.sender import Sender
-from encore.engine.sinks.base import Sink
+from encore.engine.sinks.base import Sink, SinkStatus
+from encore.engine.snapshot import RECENT_BARS, ShowSnapshot, SongSnapshot, take_snapshot
+from encore.engine.songs import SongPlan, SongSchedule
+from encore.engine.validation import check_command
 from encore.engine.voices.base import Voice
-from encore.engine.voices.drums import DrumVoice
 from encore.models.notes import NoteEvent
 
 log = logging.getLogger(__name__)
+
+DECODE_WINDOW = 16
+"""Decoding speed is measured over each voice's last this many renders."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +91,7 @@ class EngineConfig:
     late: LatePolicy = field(default_factory=LatePolicy)
 
 
-@dataclass
-class _LatencyMark:
-    submitted: Submitted
-    voice: str
-    from_beat: float
-
-
-class Engine:
+class Engine(CommandApplier):
     """Plays voices into sinks under a musical clock.
 
     Args:
@@ -94,6 +99,7 @@ class Engine:
         sinks: The outputs; all get every event.
         config: Timing settings.
         now: The clock in seconds (`time.perf_counter` live, a `VirtualClock` offline and in tests).
+        songs: The setlist's songs (`set_songs`), for `Next`, the snapshot and the show's end.
     """
 
     def __init__(
@@ -102,6 +108,7 @@ class Engine:
         sinks: Sequence[Sink],
         config: EngineConfig | None = None,
         now: Callable[[], float] = time.perf_counter,
+        songs: Sequence[SongPlan] = (),
     ) -> None:
         names = [voice.name for voice in voices]
         if len(set(names)) != len(names) or TEMPO_TRACK in names:
@@ -109,10 +116,16 @@ class Engine:
         self.config = config or EngineConfig()
         self.clock = MusicalClock(self.config.bpm, self.config.time_signature)
         self.queue = EventQueue()
-        self.router = Router(sinks)
+        self.sinks = list(sinks)
+        self.note_log = NoteLog(RECENT_BARS * self.clock.bar_beats)
+        self.router = Router([*sinks, self.note_log])
         self.scheduler = Scheduler(self.clock, self.queue, self.config.late)
         self.sender = Sender(self.queue, self.router.dispatch, now, self.config.spin_s, self.config.sender_priority)
         self.inbox = CommandInbox(now)
+        self.results = ResultHub()
+        self.songs: SongSchedule | None = SongSchedule(songs) if songs else None
+        self.playing = False
+        self.ended = False
         self.voices = {voice.name: voice for voice in voices}
         self.live = dict(self.voices)
         self.control_latencies: list[ControlLatency] = []
@@ -121,14 +134,53 @@ class Engine:
         self._origin = 0.0
         self._started = 0.0
         self._stopped = False
-        self._marks: list[_LatencyMark] = []
+        self._marks: list[LatencyMark] = []
         self._cues: list[tuple[float, Command]] = []
+        self._decoding: dict[str, deque[tuple[int, float]]] = {name: deque(maxlen=DECODE_WINDOW) for name in names}
 
     # Commands -----------------------------------------------------------------------------------
 
-    def submit(self, command: Command) -> None:
-        """Queue a command from any thread; applied at the engine's next tick (see `control`)."""
-        self.inbox.submit(command)
+    def submit(self, command: Command) -> CommandTicket:
+        """Queue a command from any thread, never blocking; applied at the engine's next tick (see `control`).
+
+        Returns:
+            A ticket resolving to `Applied` or `Rejected(reason)`. A command that `check` already
+            refuses is rejected at once (the same reason the engine would give when applying it).
+        """
+        ticket = CommandTicket(command)
+        try:
+            self.check(command)
+        except CommandError as error:
+            self.results.publish(ticket, Rejected(command, str(error)))
+            return ticket
+        if not self.inbox.submit(command, ticket):
+            self.results.publish(ticket, Rejected(command, SHOW_ENDED))
+        return ticket
+
+    def subscribe(self, callback: Callable[[CommandResult], None]) -> Callable[[], None]:
+        """Call `callback(result)` for every command result, from the thread that resolved it.
+
+        Returns:
+            A function that unsubscribes. For a thread-safe queue, subscribe `queue.SimpleQueue().put`.
+        """
+        return self.results.subscribe(callback)
+
+    def check(self, command: Command) -> None:
+        """The one validation of a command against this show (`validation.check_command`).
+
+        Raises:
+            CommandError: why the command cannot be applied, in one line.
+        """
+        check_command(command, self.voices, self._next_target)
+
+    def _next_target(self) -> tuple[int, float]:
+        """The song `Next` starts and the bar line it starts at (the first not yet rendered)."""
+        if self.songs is None:
+            raise CommandError("next: this show has no setlist")
+        rendered = max((voice.position_beats for voice in tuple(self.live.values())), default=0.0)
+        floor = max(rendered, self.playhead(), self.songs.last_applied_start, self.clock.segments[-1].beat)
+        bar_line = self.clock.next_bar_line(floor)
+        return self.songs.next_target(bar_line), bar_line
 
     def cue(self, command: Command, at_beat: float) -> None:
         """Apply `command` at `at_beat` (a song change in a setlist); call before the show.
@@ -139,9 +191,40 @@ class Engine:
         self._cues.append((at_beat, command))
         self._cues.sort(key=lambda cue: cue[0])
 
-    def stop(self) -> None:
+    def stop(self) -> CommandTicket:
         """End the show at the next tick (thread-safe; signal handlers call this)."""
-        self.submit(Stop())
+        return self.submit(Stop())
+
+    def set_songs(self, songs: Sequence[SongPlan]) -> None:
+        """The setlist's songs (call before the show): each later song's commands apply at its start,
+        `Next` can jump, the snapshot names them, and the show ends with the last."""
+        self.songs = SongSchedule(songs) if songs else None
+
+    # Reading ------------------------------------------------------------------------------------
+
+    def snapshot(self) -> ShowSnapshot:
+        """The live state, frozen; from any thread, cheap enough to poll 30 times a second."""
+        return take_snapshot(self)
+
+    def songs_at(self, beat: float) -> tuple[SongSnapshot | None, SongSnapshot | None]:
+        """The song sounding at `beat` and the next one (None, None without songs)."""
+        return (None, None) if self.songs is None else self.songs.at(beat)
+
+    def output_status(self) -> tuple[SinkStatus, ...]:
+        """Every output's status; a sink the router dropped says so, with its last error."""
+        present = set(map(id, self.router.sinks))
+        dropped = {failure.sink: failure.error for failure in list(self.router.failures) if not failure.reopened}
+        return tuple(SinkStatus(sink.name, sink.kind, "dropped", dropped[sink.name])
+                     if sink.name in dropped and id(sink) not in present else sink.status()
+                     for sink in self.sinks)
+
+    def decode_speed(self, name: str) -> float | None:
+        """Tokens per second of decoding over the voice's recent renders (None if it decodes no tokens)."""
+        recent = list(self._decoding.get(name, ()))
+        seconds = sum(s for _, s in recent)
+        if self.voices[name].tokens is None or not recent or seconds <= 0:
+            return None
+        return sum(t for t, _ in recent) / seconds
 
     # Time ---------------------------------------------------------------------------------------
 
@@ -165,7 +248,10 @@ class Engine:
     # Drivers ------------------------------------------------------------------------------------
 
     async def run(self, seconds: float | None = None) -> ShowReport:
-        """Play in real time until `seconds` of show time (or `Stop`); sounding notes are released."""
+        """Play in real time until `seconds` of show time (or `Stop`); sounding notes are released.
+
+        With `seconds=None` a show with songs ends where its last song ends (`Next` moves that).
+        """
         loop = asyncio.get_running_loop()
         executors = {name: ThreadPoolExecutor(1, thread_name_prefix=f"voice-{name}") for name in self.voices}
         previous_interval = sys.getswitchinterval()
@@ -175,7 +261,7 @@ class Engine:
         self._started = self._now()
         try:
             prerolled = await asyncio.gather(
-                *(self._guarded(loop.run_in_executor(executors[v.name], v.render, self.config.preroll_beats), v)
+                *(self._guarded(loop.run_in_executor(executors[v.name], self._timed_render, v, self.config.preroll_beats), v)
                   for v in self.voices.values())
             )
             self._open(self._now() + self.config.start_delay_s)
@@ -183,7 +269,7 @@ class Engine:
             for voice, notes in zip(self.voices.values(), prerolled, strict=True):
                 self._schedule(voice, notes or [])
             feeders = [asyncio.create_task(self._feed(v, loop, executors[v.name])) for v in self.live.values()]
-            while not self._stopped and (seconds is None or self.show_time() < seconds):
+            while not self._stopped and (self.show_time() < seconds if seconds is not None else not self._songs_over()):
                 self._apply(self.inbox.drain())
                 await asyncio.sleep(self.config.tick_s)
         finally:
@@ -193,30 +279,38 @@ class Engine:
             await asyncio.gather(*feeders, return_exceptions=True)
             self.sender.stop()
             end = self.show_time() if seconds is None else min(self.show_time(), max(seconds, 0.0))
+            if seconds is None and self.songs is not None:
+                end = min(end, self.clock.time_at(self.songs.end_beat))
             report = self._finish(max(end, 0.0))
             for executor in executors.values():
                 executor.shutdown(wait=False, cancel_futures=True)
             sys.setswitchinterval(previous_interval)
         return report
 
-    def run_offline(self, seconds: float, on_tick: Callable[[float], None] | None = None) -> ShowReport:
+    def run_offline(self, seconds: float | None = None, on_tick: Callable[[float], None] | None = None) -> ShowReport:
         """Play `seconds` of show time as fast as the voices render, on the engine's `VirtualClock`.
 
         Args:
-            seconds: Show length.
+            seconds: Show length (None: until the last song ends; the engine needs songs then).
             on_tick: Called with the show time at every tick (tests submit commands from it).
         """
         if not isinstance(self._now, VirtualClock):
             raise TypeError("run_offline needs the engine built with now=VirtualClock()")
+        if seconds is None and self.songs is None:
+            raise ValueError("run_offline needs seconds, or songs to end with")
         clock = self._now
         self._started = clock()
         prerolled = {name: self._render_guarded(v, self.config.preroll_beats) for name, v in self.voices.items()}
         self._open(clock())
         for name, notes in prerolled.items():
             self._schedule(self.voices[name], notes)
-        for tick in range(math.ceil(seconds / self.config.tick_s)):
+        end = seconds
+        for tick in range(math.ceil(seconds / self.config.tick_s)) if seconds is not None else itertools.count():
             show_time = tick * self.config.tick_s
             clock.set(self._origin + show_time)
+            if seconds is None and self._songs_over():
+                end = self.clock.time_at(self.songs.end_beat) if self.songs is not None else show_time
+                break
             if on_tick is not None:
                 on_tick(show_time)
             self._apply(self.inbox.drain())
@@ -226,15 +320,22 @@ class Engine:
                 if (target := self._render_target(voice)) is not None:
                     self._schedule(voice, self._render_guarded(voice, target))
             self.sender.pump(show_time)
-        if not self._stopped:
-            self.sender.pump(math.nextafter(seconds, -math.inf))
-            clock.set(self._origin + seconds)
+        if not self._stopped and end is not None:
+            self.sender.pump(math.nextafter(end, -math.inf))
+            clock.set(self._origin + end)
+            if seconds is None:  # the tick may have passed the songs' end; the show ends there
+                return self._finish(end)
         return self._finish(self.show_time())
 
     # Parts of both drivers ----------------------------------------------------------------------
 
+    def _songs_over(self) -> bool:
+        """Whether the playhead has passed the end of the last song."""
+        return self.songs is not None and self.playhead() >= self.songs.end_beat
+
     def _open(self, origin: float) -> None:
         self._origin = origin
+        self.playing = True
         self.router.dispatch(MidiEvent(0.0, 0.0, set_tempo(self.config.bpm), TEMPO_TRACK))
         for voice in self.voices.values():
             self.router.dispatch(MidiEvent(0.0, 0.0, program_change(voice.channel, voice.program), voice.name))
@@ -245,7 +346,7 @@ class Engine:
             if target is None:
                 await asyncio.sleep(self.config.tick_s)
                 continue
-            notes = await self._guarded(loop.run_in_executor(executor, voice.render, target), voice)
+            notes = await self._guarded(loop.run_in_executor(executor, self._timed_render, voice, target), voice)
             if notes is not None and not self._stopped:
                 self._schedule(voice, notes)
 
@@ -256,9 +357,17 @@ class Engine:
             self._fail(voice, error)
             return None
 
+    def _timed_render(self, voice: Voice, beat: float) -> list[NoteEvent]:
+        """`voice.render`, timed for its decoding speed (in the voice's worker thread)."""
+        tokens, start = voice.tokens, time.perf_counter()
+        notes = voice.render(beat)
+        if tokens is not None and voice.tokens is not None and voice.tokens > tokens:
+            self._decoding[voice.name].append((voice.tokens - tokens, time.perf_counter() - start))
+        return notes
+
     def _render_guarded(self, voice: Voice, beat: float) -> list[NoteEvent]:
         try:
-            return voice.render(beat)
+            return self._timed_render(voice, beat)
         except Exception as error:  # a failing voice is stopped; the show goes on
             self._fail(voice, error)
             return []
@@ -281,57 +390,10 @@ class Engine:
                 self._marks.remove(mark)
                 self._record_latency(mark.submitted, voice.name, onset)
 
-    def _record_latency(self, submitted: Submitted, voice: str, show_time: float) -> None:
-        seconds = self._origin + show_time - submitted.at
-        self.control_latencies.append(ControlLatency(type(submitted.command).__name__, voice, seconds))
-
-    def _apply(self, submitted: list[Submitted]) -> None:
-        horizon = self.playhead() + self.lookahead_beats() + self.config.render_chunk_beats + self.clock.bar_beats
-        while self._cues and self._cues[0][0] <= horizon:
-            at_beat, command = self._cues.pop(0)
-            self._apply_one(Submitted(command, self._now()), at_beat)
-        for item in submitted:
-            try:
-                self._apply_one(item, None)
-            except (KeyError, ValueError) as error:
-                log.warning("command %s ignored: %s", item.command, error)
-
-    def _apply_one(self, item: Submitted, at_beat: float | None) -> None:
-        command = item.command
-        match command:
-            case SetTempo(bpm=bpm):
-                beat = at_beat if at_beat is not None else self.clock.next_beat(self.playhead())
-                self.clock.set_tempo(bpm, beat)
-                self.queue.retime(beat, self.clock.time_at)
-                self.queue.push(MidiEvent(self.clock.time_at(beat), beat, set_tempo(bpm), TEMPO_TRACK))
-                self._record_latency(item, TEMPO_TRACK, self.clock.time_at(beat))
-            case SetSampling(voice=name):
-                for voice in [self.voices[name]] if name is not None else self.voices.values():
-                    voice.set_sampling(**command.changes())
-                    self._marks.append(_LatencyMark(item, voice.name, voice.position_beats))
-            case Mute(voice=name, muted=muted):
-                self.router.set_muted(self.voices[name].name, muted)
-            case Solo(voice=name, soloed=soloed):
-                self.router.set_soloed(self.voices[name].name, soloed)
-            case Reseed(seed=seed, voice=name):
-                voice = self.voices[name]
-                beat = at_beat if at_beat is not None else self.clock.next_bar_line(voice.position_beats)
-                voice.reprime(seed, beat)
-                self._marks.append(_LatencyMark(item, voice.name, beat))
-            case SetGroove(voice=name, mode=mode, groove=groove, pattern=pattern):
-                drums = self.voices[name]
-                if not isinstance(drums, DrumVoice):
-                    raise ValueError(f"voice {name} is not a drum voice")
-                drums.set_part(mode, groove, pattern)
-                self._marks.append(_LatencyMark(item, drums.name, drums.position_beats))
-            case Stop():
-                self._stopped = True
-            case Panic():
-                self.queue.clear()
-                now = max(self.show_time(), 0.0)
-                self.router.release(now, self.clock.beat_at(now))
-
     def _finish(self, end: float) -> ShowReport:
+        self.playing, self.ended = False, True
+        for item in self.inbox.close():
+            self.results.publish(item.ticket, Rejected(item.command, SHOW_ENDED))
         self.queue.clear()
         self.router.release(end, self.clock.beat_at(end))
         self.router.close()

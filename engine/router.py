@@ -66,6 +66,11 @@ class Router:
         with self._lock:
             (self._soloed.add if soloed else self._soloed.discard)(track)
 
+    def mix(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The muted and the soloed tracks now (copies, for a snapshot from any thread)."""
+        with self._lock:
+            return frozenset(self._muted), frozenset(self._soloed)
+
     def audible(self, track: str) -> bool:
         """Whether note-ons of `track` are passed on now."""
         return track not in self._muted and (not self._soloed or track in self._soloed)

@@ -12,6 +12,7 @@
     groove = "funk"                  # a library groove name (funk-102) or a style
     channel = 10                     # every channel counts 1-16, as General MIDI does (10: drums)
     [[songs]]                        # played in order; each starts on a bar line
+    name = "Opening"                 # how surfaces name it (default: the seed's file name, or "song N")
     seed = "seeds/pop909_003.mid"    # relative to the setlist
     tempo = 100
     temperature = 1.0
@@ -32,6 +33,7 @@ from typing import Any
 import mido
 
 from encore.engine.clock import bar_beats, beats_to_seconds, parse_time_signature
+from encore.engine.control import MAX_BPM, MIN_BPM
 from encore.engine.voices.drums import DEFAULT_GROOVE, DrumPart
 from encore.models.errors import EncoreError, SeedError
 from encore.models.sampling_config import SAMPLING_FIELDS, SamplingConfig
@@ -123,7 +125,7 @@ class DrumSettings:
 
 @dataclass(frozen=True)
 class Song:
-    """One song: seed, tempo, sampling settings (`SamplingConfig`'s fields and defaults), length."""
+    """One song: seed, tempo, sampling settings (`SamplingConfig`'s fields and defaults), length, name."""
 
     bars: int
     seed: str = ""
@@ -133,12 +135,13 @@ class Song:
     min_p: float = SamplingConfig.min_p
     repetition_penalty: float = SamplingConfig.repetition_penalty
     repetition_window: int = SamplingConfig.repetition_window
+    name: str = ""
 
     def __post_init__(self) -> None:
         if self.bars < 1:
             raise ValueError("bars: must be at least 1")
-        if not 20 <= self.tempo <= 400:
-            raise ValueError("tempo: must be between 20 and 400 bpm")
+        if not MIN_BPM <= self.tempo <= MAX_BPM:
+            raise ValueError(f"tempo: must be between {MIN_BPM:g} and {MAX_BPM:g} bpm")
         _ = self.sampling  # one validation of the sampling settings, naming the bad field
 
     @property
@@ -180,6 +183,11 @@ class Setlist:
     def seconds(self) -> float:
         """Length of the show in seconds."""
         return sum(beats_to_seconds(song.bars * self.bar_beats, song.tempo) for song in self.songs)
+
+    def song_name(self, index: int) -> str:
+        """How surfaces name song `index`: its `name`, else its seed's file name, else `song N`."""
+        song = self.songs[index]
+        return song.name or (Path(song.seed).stem if song.seed else f"song {index + 1}")
 
     def seed_path(self, song: Song) -> Path:
         """A song's seed file, resolved against the setlist's folder."""

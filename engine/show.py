@@ -1,10 +1,17 @@
-"""From a setlist and the command line's choices to a running show: voices, sinks, cues, signals."""
+"""From a setlist and the command line's choices to a show: voices, sinks, the songs, and `Show`.
+
+A `Show` runs inside any event loop: build it, then `await show.perform()`; `stop()`, `submit()` and
+`snapshot()` work from any thread meanwhile. It installs no signal handlers: that is the command
+line's job (`encore.stage.cli.play`), so a program embedding a show keeps its own.
+
+    show = Show.build(load_setlist(path), PlayOptions(headless=True, record=Path("out/set.mid")))
+    report = await show.perform()
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,11 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Reseed, SetSampling, SetTempo
+from encore.engine.control import Command, Reseed, SetSampling, SetTempo
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.report import ShowReport
+from encore.engine.results import CommandTicket
 from encore.engine.setlist import DrumSettings, PianoSettings, Setlist
 from encore.engine.sinks.base import Sink
+from encore.engine.snapshot import ShowSnapshot
+from encore.engine.songs import SongPlan
 from encore.engine.voices.base import Voice
 from encore.engine.voices.drums import DrumVoice
 from encore.engine.voices.note_tap import NoteTap
@@ -120,34 +130,87 @@ def build_sinks(options: PlayOptions) -> list[Sink]:
     return sinks
 
 
+def song_plans(setlist: Setlist) -> list[SongPlan]:
+    """The setlist's songs for the engine: each song's tempo, and the piano's seed and sampling."""
+    plans = []
+    for index, song in enumerate(setlist.songs):
+        commands: list[Command] = [SetTempo(song.tempo)]
+        if setlist.piano is not None:
+            commands += [Reseed(setlist.seed_path(song), "piano"), SetSampling.to("piano", song.sampling)]
+        plans.append(SongPlan(setlist.song_name(index), song.bars * setlist.bar_beats, tuple(commands)))
+    return plans
+
+
 def build_engine(setlist: Setlist, voices: list[Voice], sinks: list[Sink], now: Callable[[], float]) -> Engine:
-    """An engine at the first song's tempo, with every later song cued at its bar line."""
+    """An engine at the first song's tempo, with every later song's settings applied at its bar line."""
     config = EngineConfig(bpm=setlist.songs[0].tempo, time_signature=setlist.time_signature,
                           lookahead_bars=setlist.show.lookahead_bars)
-    engine = Engine(voices, sinks, config, now)
-    for song, start in list(zip(setlist.songs, setlist.song_starts(), strict=True))[1:]:
-        engine.cue(SetTempo(song.tempo), start)
-        if setlist.piano is not None:
-            engine.cue(Reseed(setlist.seed_path(song), "piano"), start)
-            engine.cue(SetSampling.to("piano", song.sampling), start)
-    return engine
+    return Engine(voices, sinks, config, now, song_plans(setlist))
+
+
+class Show:
+    """A show ready to perform: an engine (its voices and sinks) and how long to play.
+
+    Args:
+        engine: The engine, built with `now=VirtualClock()` for an offline show.
+        seconds: Stop after this much show time (None: where the last song ends, or at `Stop`).
+        offline: Play on the engine's virtual clock, as fast as it renders (in a worker thread, so
+            the event loop `perform` runs in stays free).
+        setlist: The setlist played, if any (its folder is where the wire format finds seeds by name).
+    """
+
+    def __init__(self, engine: Engine, seconds: float | None = None, offline: bool = False,
+                 setlist: Setlist | None = None) -> None:
+        if offline and seconds is None and engine.songs is None:
+            raise ValueError("an offline show needs seconds or songs to end with")
+        self.engine = engine
+        self.seconds = seconds
+        self.offline = offline
+        self.setlist = setlist
+        self._performed = False
+
+    @classmethod
+    def build(cls, setlist: Setlist, options: PlayOptions) -> Show:
+        """Voices, sinks and engine for `setlist` as `options` ask (what `encore play` plays).
+
+        Raises:
+            EncoreError: if a model cannot be loaded or an output cannot be opened.
+        """
+        voices = build_voices(setlist)
+        sinks = build_sinks(options)
+        now: Callable[[], float] = VirtualClock() if options.offline else time.perf_counter
+        return cls(build_engine(setlist, voices, sinks, now), options.seconds, options.offline, setlist)
+
+    async def perform(self) -> ShowReport:
+        """Play to the end (or `stop()`); sounding notes are released, outputs closed. Once per show."""
+        if self._performed:
+            raise RuntimeError("a show is performed once; build another")
+        self._performed = True
+        if self.offline:
+            return await asyncio.to_thread(self.engine.run_offline, self.seconds)
+        return await self.engine.run(self.seconds)
+
+    def stop(self) -> CommandTicket:
+        """End the show at the engine's next tick (any thread)."""
+        return self.engine.stop()
+
+    def submit(self, command: Command) -> CommandTicket:
+        """`Engine.submit` (any thread)."""
+        return self.engine.submit(command)
+
+    def snapshot(self) -> ShowSnapshot:
+        """`Engine.snapshot` (any thread)."""
+        return self.engine.snapshot()
+
+    @property
+    def seeds_folder(self) -> Path | None:
+        """Where the wire format looks up seeds given by name (the setlist's folder)."""
+        return self.setlist.folder if self.setlist is not None else None
 
 
 def play(setlist: Setlist, options: PlayOptions) -> ShowReport:
-    """Play a setlist to the end (or `options.seconds`, or SIGINT/SIGTERM); sounding notes are released."""
-    seconds = options.seconds if options.seconds is not None else setlist.seconds()
-    voices = build_voices(setlist)
-    sinks = build_sinks(options)
-    now: Callable[[], float] = VirtualClock() if options.offline else time.perf_counter
-    engine = build_engine(setlist, voices, sinks, now)
-    previous = {sig: signal.signal(sig, lambda *_: engine.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        if options.offline:
-            return engine.run_offline(seconds)
-        return asyncio.run(engine.run(seconds))
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    """Build and perform a setlist in a new event loop (no signal handling: see `encore.stage.cli.play`)."""
+    return asyncio.run(Show.build(setlist, options).perform())
 
 
 def _drum_voice(settings: DrumSettings, folder: Path, follow: NoteTap | None, bpm: float) -> DrumVoice:

@@ -20,20 +20,27 @@ TICKS_PER_BEAT = 480
 def note_messages(notes: Iterable[NoteEvent], channel: int, ticks_per_beat: int) -> list[tuple[int, mido.Message]]:
     """(absolute tick, message) pairs; note_offs sort before note_ons at the same tick.
 
-    A note that starts again before its previous instance ends is cut there, so every note_on
-    has exactly one note_off and no key is ever left sounding.
+    A key struck again before its previous note ends cuts that note at the new onset (two notes on
+    the same key and tick keep the first), so every note_on has exactly one note_off and no key is
+    ever left sounding.
     """
-    events: list[tuple[int, int, mido.Message]] = []
-    open_until: dict[int, int] = {}
+    spans: list[list[int]] = []  # [start, end, pitch, velocity]
+    last_on_key: dict[int, list[int]] = {}
     for note in sorted(notes, key=lambda n: (n.onset_beats, n.pitch)):
         start = round(note.onset_beats * ticks_per_beat)
         end = max(start + 1, round(note.end_beats * ticks_per_beat))
-        if open_until.get(note.pitch, -1) > start:
-            continue
-        open_until[note.pitch] = end
-        velocity = min(127, max(1, int(note.velocity)))
-        events.append((start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=velocity)))
-        events.append((end, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
+        previous = last_on_key.get(note.pitch)
+        if previous is not None and previous[1] > start:
+            if previous[0] == start:
+                continue
+            previous[1] = start
+        span = [start, end, note.pitch, min(127, max(1, int(note.velocity)))]
+        spans.append(span)
+        last_on_key[note.pitch] = span
+    events: list[tuple[int, int, mido.Message]] = []
+    for start, end, pitch, velocity in spans:
+        events.append((start, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)))
+        events.append((end, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
     events.sort(key=lambda event: (event[0], event[1]))
     return [(tick, message) for tick, _, message in events]
 
@@ -59,11 +66,15 @@ def to_track(timed: Sequence[tuple[int, mido.Message | mido.MetaMessage]], name:
     return track
 
 
-def write_notes(path: Path, notes: Iterable[NoteEvent], bpm: float = 120.0, channel: int = 0,
+def write_notes(path: Path, notes: Iterable[NoteEvent], bpm: float | None = 120.0, channel: int = 0,
                 ticks_per_beat: int = TICKS_PER_BEAT) -> mido.MidiFile:
-    """Write notes as a type-0 file with one tempo; return the file."""
+    """Write notes as a type-0 file with one tempo; return the file.
+
+    With `bpm=None` the file holds no tempo event at all (players use MIDI's default, 120 bpm), only
+    note messages and the end of track: what the challenge's grader accepts.
+    """
     timed: list[tuple[int, mido.Message | mido.MetaMessage]] = [
-        (0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)),
+        *([] if bpm is None else [(0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))]),
         *note_messages(notes, channel, ticks_per_beat),
     ]
     midi = mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat)

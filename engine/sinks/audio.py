@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from encore.engine.midi import MidiEvent
-from encore.engine.sinks.base import Sink
+from encore.engine.sinks.base import Sink, SinkStatus
 from encore.engine.synth import DEFAULT_SAMPLE_RATE, Synth, SynthError
 
 
@@ -36,6 +36,8 @@ class AudioSink(Sink):
         SynthError: if there is no output device or the stream cannot start.
     """
 
+    kind = "audio"
+
     def __init__(self, soundfont: Path | None = None, sample_rate: int = DEFAULT_SAMPLE_RATE, block_frames: int = 256) -> None:
         super().__init__("audio")
         self.synth = Synth(soundfont, sample_rate)
@@ -57,6 +59,14 @@ class AudioSink(Sink):
     def _callback(self, outdata: Any, frames: int, _time: Any, _status: Any) -> None:
         with self._lock:
             outdata[:] = self.synth.render(frames)
+
+    def status(self) -> SinkStatus:
+        """Whether the audio stream is running on the output device."""
+        if self.closed:
+            return SinkStatus(self.name, self.kind, "closed")
+        active = bool(self._stream.active)
+        return SinkStatus(self.name, self.kind, "open" if active else "stopped",
+                          f"{self.synth.sample_rate} Hz, {self.block_frames} frames per block")
 
     def _send(self, event: MidiEvent) -> None:
         if not self._stream.active:

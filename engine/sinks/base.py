@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from encore.engine.midi import MidiEvent
+
+
+@dataclass(frozen=True)
+class SinkStatus:
+    """What a surface shows about one output.
+
+    Attributes:
+        name: The sink's name.
+        kind: `midi`, `audio`, `wav`, `recorder`, `memory`, ...
+        state: `open`, `closed` or (set by the engine) `dropped`.
+        detail: A port, a file, or why it was dropped.
+        elapsed_s: Show seconds written so far (recordings and WAV files), else None.
+    """
+
+    name: str
+    kind: str
+    state: str
+    detail: str = ""
+    elapsed_s: float | None = None
 
 
 class Sink:
@@ -16,6 +37,7 @@ class Sink:
     """
 
     wants_meta = False
+    kind = "sink"
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -37,6 +59,10 @@ class Sink:
         """Try to get the output back after a failure; returns whether it can be used again."""
         return False
 
+    def status(self) -> SinkStatus:
+        """Its state for a surface; safe to call from any thread. Subclasses add `detail`, `elapsed_s`."""
+        return SinkStatus(self.name, self.kind, "closed" if self.closed else "open")
+
     def _send(self, event: MidiEvent) -> None:
         raise NotImplementedError
 
@@ -48,6 +74,7 @@ class MemorySink(Sink):
     """Keeps every event it is sent, in order: the twin of every real sink in tests."""
 
     wants_meta = True
+    kind = "memory"
 
     def __init__(self, name: str = "memory") -> None:
         super().__init__(name)

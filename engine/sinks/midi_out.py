@@ -14,7 +14,7 @@ import time
 
 from encore.engine.midi import MidiEvent
 from encore.engine.midi_ports import open_output
-from encore.engine.sinks.base import Sink
+from encore.engine.sinks.base import Sink, SinkStatus
 
 #: Two JACK periods of 1,024 frames at 48 kHz (21 ms each), with margin.
 JACK_DRAIN_S = 0.05
@@ -29,10 +29,17 @@ class MidiOutSink(Sink):
         virtual: Create a virtual port instead of connecting to an existing one.
     """
 
+    kind = "midi"
+
     def __init__(self, port: str, api: str = "alsa", virtual: bool = False) -> None:
         super().__init__(f"midi:{api}:{port}")
         self.port, self.api, self.virtual = port, api, virtual
         self._out = open_output(port, api, virtual)
+
+    def status(self) -> SinkStatus:
+        """The port and its API."""
+        detail = f"{self.api} {'virtual ' if self.virtual else ''}port {self.port}"
+        return SinkStatus(self.name, self.kind, "closed" if self.closed else "open", detail)
 
     def _send(self, event: MidiEvent) -> None:
         self._out.send_message(event.message)

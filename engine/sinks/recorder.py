@@ -16,7 +16,7 @@ import mido
 
 from encore.engine.journal import JournalHeader, JournalWriter, read_journal
 from encore.engine.midi import TEMPO_TRACK, TIME_SIGNATURE_DENOMINATORS, MidiEvent, meta_tempo_bpm, note_off
-from encore.engine.sinks.base import Sink
+from encore.engine.sinks.base import Sink, SinkStatus
 from encore.models.midi_writer import to_track
 
 JOURNAL_SUFFIX = ".journal"
@@ -78,6 +78,7 @@ class RecorderSink(Sink):
     """
 
     wants_meta = True
+    kind = "recorder"
 
     def __init__(
         self,
@@ -99,6 +100,12 @@ class RecorderSink(Sink):
     def _send(self, event: MidiEvent) -> None:
         self.journal.write(event)
         self.events.append(event)
+
+    def status(self) -> SinkStatus:
+        """The file recorded into and the show seconds recorded so far."""
+        events = self.events
+        elapsed = events[-1].time if events else 0.0
+        return SinkStatus(self.name, self.kind, "closed" if self.closed else "open", str(self.path), elapsed)
 
     def _close(self) -> None:
         self.journal.close()

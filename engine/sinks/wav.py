@@ -10,7 +10,7 @@ import wave
 from pathlib import Path
 
 from encore.engine.midi import MidiEvent
-from encore.engine.sinks.base import Sink
+from encore.engine.sinks.base import Sink, SinkStatus
 from encore.engine.synth import DEFAULT_SAMPLE_RATE, Synth
 
 BYTES_PER_SAMPLE = 2
@@ -27,6 +27,8 @@ class WavSink(Sink):
         block_frames: Frames rendered per `get_samples` call.
         tail_s: Seconds rendered after the last event, so releases ring out.
     """
+
+    kind = "wav"
 
     def __init__(
         self,
@@ -45,7 +47,13 @@ class WavSink(Sink):
         self._wave.setnchannels(CHANNELS)
         self._wave.setsampwidth(BYTES_PER_SAMPLE)
         self._wave.setframerate(sample_rate)
+        self.path = path
         self.frames = 0
+
+    def status(self) -> SinkStatus:
+        """The WAV file and the seconds rendered into it so far."""
+        return SinkStatus(self.name, self.kind, "closed" if self.closed else "open", str(self.path),
+                          self.frames / self.synth.sample_rate)
 
     def _send(self, event: MidiEvent) -> None:
         self._render_to(round(event.time * self.synth.sample_rate))

@@ -38,6 +38,11 @@ class PendingSeed:
     at_beat: float
 
 
+def seed_label(seed: Seed) -> str:
+    """How a surface names a seed: the file's name, or `phrase (N notes)`."""
+    return seed.name if isinstance(seed, Path) else f"phrase ({len(seed)} notes)"
+
+
 class Voice:
     """Base class of every voice.
 
@@ -46,7 +51,15 @@ class Voice:
         channel: MIDI channel 0-15 the voice plays on.
         program: General MIDI program (0 is the acoustic grand piano).
         sampling: Starting sampling settings (each voice reads the ones it uses).
+
+    Attributes:
+        seed_name: What the voice last primed with, for a surface (None if it takes no seed).
+        tokens: Tokens decoded so far (None for voices that decode no tokens); the engine derives the
+            decoding speed from it.
     """
+
+    seed_name: str | None = None
+    tokens: int | None = None
 
     def __init__(self, name: str, channel: int, program: int = 0, sampling: SamplingConfig | None = None) -> None:
         if not 0 <= channel < 16:

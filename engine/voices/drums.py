@@ -193,6 +193,17 @@ class DrumVoice(Voice):
         """Start of the next window to render."""
         return self._position
 
+    def check_part(self, mode: str | None = None, groove: str | None = None,
+                   pattern: Mapping[str, Sequence[int]] | None = None) -> DrumPart:
+        """The part `set_part` would switch to, checked; nothing changes (the engine's check up front).
+
+        Raises:
+            ValueError: for an unknown mode, groove or drum, or a mode the model cannot play.
+        """
+        changes = {key: value for key, value in (("mode", mode), ("groove", groove), ("pattern", pattern))
+                   if value is not None}
+        return self._checked(replace(self._requested, **changes))
+
     def set_part(self, mode: str | None = None, groove: str | None = None,
                  pattern: Mapping[str, Sequence[int]] | None = None) -> DrumPart:
         """Switch at the next window boundary rendered; None keeps a field as it is. Thread-safe.
@@ -200,9 +211,7 @@ class DrumVoice(Voice):
         Raises:
             ValueError: for an unknown mode, groove or drum, or a mode the model cannot play.
         """
-        changes = {key: value for key, value in (("mode", mode), ("groove", groove), ("pattern", pattern))
-                   if value is not None}
-        part = self._checked(replace(self._requested, **changes))
+        part = self.check_part(mode, groove, pattern)
         self._requested = part  # one attribute swap: the worker picks it up at its next window
         return part
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from encore.engine.voices.base import Voice
+from encore.engine.voices.base import Voice, seed_label
 from encore.models.notes import NoteEvent
 
 CLICK_PITCHES = (37, 42)  # GM drums: side stick on the downbeat, closed hi-hat on the other beats
@@ -61,6 +61,7 @@ class PatternVoice(Voice):
             self._position, self._phase_origin = pending.at_beat, pending.at_beat
             if not isinstance(pending.seed, Path):
                 self.pattern = sorted(pending.seed, key=lambda note: note.onset_beats)
+                self.seed_name = seed_label(pending.seed)
             self.pending_seed = None
         notes += self._loop_notes(self._position, beat)
         self._position = max(self._position, beat)

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from encore.engine.voices.base import Seed, Voice
+from encore.engine.voices.base import Seed, Voice, seed_label
 from encore.models.notes import NoteEvent
 from encore.models.sampling_config import SamplingConfig
 
@@ -87,3 +87,4 @@ class PianoVoice(Voice):
         else:
             self.stream.prime_notes(seed)
         self._offset = at_beat - self.stream.position_beats
+        self.seed_name = seed_label(seed)

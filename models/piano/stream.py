@@ -91,6 +91,7 @@ class PianoStream:
         self.recent = torch.full((batch_size, RECENT_PITCHES), vocab["PAD_None"], dtype=torch.long, device=device)
         self.logits: torch.Tensor | None = None
         self.tokens_generated = 0
+        self.last_tokens: list[int] = []  # the token of each stream at the latest step
 
     @property
     def position_beats(self) -> float:
@@ -127,18 +128,25 @@ class PianoStream:
         return self.prime(score_token_ids(self.bundle, phrase_score(notes)))
 
     @torch.inference_mode()
-    def step_batch(self) -> list[list[NoteEvent]]:
-        """Sample one token per stream; return the notes each token completed."""
+    def step_batch(self, forced: torch.Tensor | None = None) -> list[list[NoteEvent]]:
+        """Sample one token per stream; return the notes each token completed.
+
+        Args:
+            forced: Optional (B,) token ids fed instead of sampling where they are not negative (to
+                re-prime one stream of a batch while the others sample on).
+        """
         if self.logits is None:
             self.prime([])
         window = min(self.sampling.repetition_window, RECENT_PITCHES)
         tokens = sample_next(self.logits, self.sampling, self.generator, self.grammar.allowed(),
                              self.recent[:, RECENT_PITCHES - window:] if window else None)
+        if forced is not None:
+            tokens = torch.where(forced >= 0, forced.to(tokens.device), tokens)
         self.grammar.advance(tokens)
         self._remember_pitches(tokens)
         self.logits = decode_step(self.model, tokens, self.cache)
         self.tokens_generated += 1
-        ids = tokens.tolist()
+        ids = self.last_tokens = tokens.tolist()
         return [decoder.feed(token) for decoder, token in zip(self.decoders, ids, strict=True)]
 
     def step(self) -> list[NoteEvent]:

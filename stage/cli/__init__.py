@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "encore.stage.cli.generate",
     "encore.stage.cli.play",
     "encore.stage.cli.groove",
+    "encore.stage.cli.validate",
+    "encore.stage.cli.plagiarism",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from encore.models.sampling_config import SamplingConfig
 from encore.stage.cli.sampling_options import add_sampling_arguments, sampling_from_args
 
 
@@ -23,6 +24,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--int8", action="store_true", help="int8 weights on the CPU (faster; see BENCHMARKS.md)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (one is fastest for a single stream on a small CPU)")
+    challenge = parser.add_argument_group("challenge entries (see docs/challenge.md)")
+    challenge.add_argument("--challenge", action="store_true",
+                           help="write a challenge entry: exactly --seconds long (the grader wants 3600), timed for "
+                                "120 bpm with no tempo events, made in batched segments with silence and loop guards "
+                                "(int8 on the CPU); a report (.report.json, .report.png) is written beside it")
+    challenge.add_argument("--batch-size", type=int, default=None,
+                           help="streams sampled together for --challenge (default: 8)")
+    challenge.add_argument("--include-seed", action="store_true", help="start the --challenge entry with the seed")
     parser.set_defaults(handler=run_generate)
 
 
@@ -43,6 +52,8 @@ def run_generate(args: argparse.Namespace) -> int:
     bpm = args.bpm or (seed_score.tempos[0].qpm if len(seed_score.tempos) else 120.0)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.set_num_threads(max(1, args.threads))
+    if args.challenge:
+        return run_challenge(args, sampling, device)
     stream = PianoStream(load_piano(args.checkpoint, device=device, int8=args.int8), sampling, seed=args.random_seed)
     seed_notes = stream.prime_midi(args.seed)
     start = stream.position_beats
@@ -54,3 +65,40 @@ def run_generate(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}: {len(continuation)} new notes over {args.seconds:g} s at {bpm:.1f} bpm "
           f"({stream.tokens_generated} tokens)")
     return 0
+
+
+def run_challenge(args: argparse.Namespace, sampling: SamplingConfig, device: str) -> int:
+    """Make a challenge entry with a progress bar, write it and its report, and check the grader's rules."""
+    from tqdm import tqdm
+
+    from encore.models.errors import EncoreError
+    from encore.models.piano.checkpoint import load_piano
+    from encore.training.challenge.entry import DEFAULT_BATCH, EntryConfig, make_entry, write_entry
+    from encore.training.challenge.report import entry_report, save_report
+    from encore.training.challenge.rules import TARGET_S, check_entry
+
+    try:
+        config = EntryConfig(seconds=args.seconds, batch_size=args.batch_size or DEFAULT_BATCH,
+                             include_seed=args.include_seed)
+    except ValueError as error:
+        raise EncoreError(f"--batch-size: {error}") from None
+    bundle = load_piano(args.checkpoint, device=device, int8=args.int8 or device == "cpu")
+    with tqdm(total=round(args.seconds), unit="s", desc="music", dynamic_ncols=True) as bar:
+        def progress(done_s: float, wanted_s: float) -> None:
+            bar.n = round(done_s * args.seconds / max(wanted_s, 1e-9))
+            bar.refresh()
+
+        entry = make_entry(bundle, args.seed, config, sampling, args.random_seed, progress)
+    write_entry(args.out, entry)
+    report = entry_report(entry.notes, entry.seconds)
+    save_report(report, args.out.with_suffix(".report.json"), args.out.with_suffix(".report.png"))
+    print(f"wrote {args.out}: {len(entry.notes)} notes, {entry.seconds:g} s in {len(entry.segments)} segments "
+          f"from {entry.batch_size} streams ({entry.reprimes or 'no'} guard re-primes); {entry.tokens} tokens in "
+          f"{entry.wall_s:.1f} s ({entry.tokens_per_s:.0f} tokens/s)")
+    print(report.summary())
+    failed = [result for result in check_entry(args.out, target_s=args.seconds) if not result.passed]
+    for result in failed:
+        print(result.line())
+    if args.seconds != TARGET_S:
+        print(f"(checked against its own length: the grader wants {TARGET_S:g} s)")
+    return 1 if failed else 0

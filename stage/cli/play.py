@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from encore.engine.report import ShowReport
+    from encore.engine.show import Show
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _play(args: argparse.Namespace) -> int:
     from encore.engine.setlist import load_setlist
-    from encore.engine.show import PlayOptions, play
+    from encore.engine.show import PlayOptions, Show
 
     logging.basicConfig(level=logging.WARNING, format="encore: %(message)s")
     setlist = load_setlist(args.setlist)
@@ -51,12 +60,25 @@ def _play(args: argparse.Namespace) -> int:
         virtual_port=args.virtual_port, soundfont=args.soundfont,
     )
     print(f"encore: playing {args.setlist} ({'offline' if options.offline else 'real time'})", flush=True)
-    report = play(setlist, options)
+    show = Show.build(setlist, options)
+    report = asyncio.run(perform_until_signalled(show))
     print(f"encore: {report.summary()}")
     for path in (record, wav):
         if path is not None:
             print(f"encore: wrote {path}")
     return 0
+
+
+async def perform_until_signalled(show: Show) -> ShowReport:
+    """`show.perform()`, with SIGINT and SIGTERM stopping the show as `Stop` does (the command line's edge)."""
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, show.stop)
+    try:
+        return await show.perform()
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
 
 
 def _ports(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ if str(REPO) not in sys.path:  # `benchmarks` is not an installed package; `pyth
     sys.path.insert(0, str(REPO))
 
 from benchmarks import bench_piano, machine, run_all, timing  # noqa: E402
+from benchmarks.held_out import held_out_windows  # noqa: E402
 from encore.models.piano.checkpoint import PianoBundle  # noqa: E402
 
 ROW_KEYS = {"name", "median", "unit", "ratio", "note"}
@@ -79,19 +80,19 @@ def test_held_out_loss_rows(piano_rows: list[dict]) -> None:
 
 def test_held_out_windows_come_from_test_split_pieces() -> None:
     bundle = PianoBundle.random("tiny")
-    held_out = bench_piano.held_out_windows(bundle, 32, 4)
+    held_out = held_out_windows(bundle, 32, 4)
     if held_out.windows is None:
         pytest.skip(f"piano data not available: {held_out.note}")
     assert held_out.windows.shape == (4, 32)
     assert all(file.split == "test" for file in held_out.files)
     assert len({file.piece for file in held_out.files}) == 4
-    again = bench_piano.held_out_windows(bundle, 32, 4)
+    again = held_out_windows(bundle, 32, 4)
     assert again.windows is not None and bool((again.windows == held_out.windows).all())  # a fixed sample
 
 
 def test_held_out_loss_is_skipped_without_data(tmp_path: Path) -> None:
     missing = tmp_path / "no-data"
-    held_out = bench_piano.held_out_windows(PianoBundle.random("tiny"), 32, 2, data_root=missing)
+    held_out = held_out_windows(PianoBundle.random("tiny"), 32, 2, data_root=missing)
     assert held_out.windows is None and held_out.note == f"skipped: no data at {missing}"
     rows = bench_piano.loss_rows(PianoBundle.random("tiny").model, None, held_out, "tiny")
     assert [row["median"] for row in rows] == [None]

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from encore.models.groove.config import MODEL_KINDS
 from encore.models.groove.features import groove as groove_of
 from encore.models.groove.model import GrooveModel
 from encore.models.groove.vae import aux_readout
@@ -177,7 +178,7 @@ def format_report(results: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry: `python -m encore.training.groove.eval [--models ...] [--limit N] [--out FILE]`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["baseline", "factorized", "aux", "aux11"])
+    parser.add_argument("--models", nargs="+", default=list(MODEL_KINDS))
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)

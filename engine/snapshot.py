@@ -1,0 +1,213 @@
+"""The read side of the engine: a frozen picture of a live show, for surfaces to poll or be posted.
+
+`Engine.snapshot()` builds a `ShowSnapshot` from any thread without stopping the show (no lock the
+sender waits on is held for more than a copy), cheap enough for 30 a second (docs/engine.md gives the
+measured cost). `to_dict()` is JSON-safe: the MQTT state topic publishes it as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from encore.engine.note_log import Note
+from encore.engine.report import percentile
+from encore.engine.sinks.base import SinkStatus
+from encore.engine.voices.drums import DrumVoice
+from encore.models.sampling_config import SamplingConfig
+
+if TYPE_CHECKING:
+    from encore.engine.engine import Engine
+
+RECENT_BARS = 8
+"""How many bars of notes sent each voice snapshot carries."""
+JITTER_WINDOW = 512
+"""The sender jitter p99 is taken over this many recent messages."""
+
+
+@dataclass(frozen=True)
+class SongSnapshot:
+    """A song of the setlist: its place, its name and the beat it starts at (as planned now)."""
+
+    index: int
+    name: str
+    start_beat: float
+
+
+@dataclass(frozen=True)
+class VoiceSnapshot:
+    """One voice.
+
+    Attributes:
+        name: Track name.
+        kind: `piano`, `drums`, `pattern`, ... (the class name without `Voice`, lower case).
+        channel: MIDI channel, 0-based.
+        sampling: Its sampling settings now (those it renders with from its next token).
+        muted: Muted.
+        soloed: Soloed.
+        audible: Whether its note-ons pass now (mute and every solo considered).
+        failed: It raised and was stopped.
+        seed: The seed it last primed with (a file name, or `phrase (N notes)`), None if it takes none.
+        groove: The drum voice's groove asked for (None for other voices).
+        mode: The drum voice's mode asked for (None for other voices).
+        rendered_beats: Show beat it has rendered up to.
+        tokens_per_s: Decoding speed over its recent renders (None if it decodes no tokens).
+        recent_notes: Notes sent in the last `RECENT_BARS` bars, `(onset_beats, pitch, velocity,
+            duration_beats)` by onset; a note still sounding lasts to the playhead.
+    """
+
+    name: str
+    kind: str
+    channel: int
+    sampling: SamplingConfig
+    muted: bool
+    soloed: bool
+    audible: bool
+    failed: bool
+    seed: str | None
+    groove: str | None
+    mode: str | None
+    rendered_beats: float
+    tokens_per_s: float | None
+    recent_notes: tuple[Note, ...]
+
+
+@dataclass(frozen=True)
+class ShowSnapshot:
+    """The live state of a show.
+
+    Attributes:
+        playing: Between the first note's preroll and the end of the show.
+        show_time_s: Seconds since the show's origin (0 before it starts).
+        beats: The playhead, in quarter notes from the start.
+        bar: Bar number, from 1.
+        beat: Beat in the bar, from 1.0 (quarter notes; fractional between beats).
+        tempo_bpm: Tempo at the playhead.
+        time_signature: `(numerator, denominator)`.
+        song: The song sounding (None for a show without a setlist).
+        next_song: The song after it (None at the last song).
+        voices: Every voice, in show order.
+        outputs: Every output, dropped ones included.
+        lookahead_ms: How far the least advanced live voice has rendered past the playhead.
+        target_lookahead_ms: How far ahead the engine keeps them.
+        underruns: Renders that arrived late (`ScheduleCounts`).
+        shifted: Late notes sounded late.
+        dropped: Late notes dropped.
+        notes_sent: Note-ons sent.
+        decode_tokens_per_s: Sum of the voices' decoding speeds (None if no voice decodes tokens).
+        jitter_p99_ms: Sender lateness p99 over its last `JITTER_WINDOW` messages.
+    """
+
+    playing: bool
+    show_time_s: float
+    beats: float
+    bar: int
+    beat: float
+    tempo_bpm: float
+    time_signature: tuple[int, int]
+    song: SongSnapshot | None
+    next_song: SongSnapshot | None
+    voices: tuple[VoiceSnapshot, ...]
+    outputs: tuple[SinkStatus, ...]
+    lookahead_ms: float
+    target_lookahead_ms: float
+    underruns: int
+    shifted: int
+    dropped: int
+    notes_sent: int
+    decode_tokens_per_s: float | None
+    jitter_p99_ms: float
+
+    def voice(self, name: str) -> VoiceSnapshot:
+        """The voice called `name`.
+
+        Raises:
+            KeyError: if there is none.
+        """
+        for voice in self.voices:
+            if voice.name == name:
+                return voice
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (dataclasses become objects, tuples lists, non-finite numbers None)."""
+        return _json_safe(self)
+
+
+def _json_safe(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _json_safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        if all(type(item) is int or (type(item) is float and math.isfinite(item)) for item in value):
+            return list(value)  # a note or a time signature: the common case, kept fast
+        return [_json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def take_snapshot(engine: Engine) -> ShowSnapshot:
+    """The engine's live state; any thread (see the module docstring)."""
+    clock = engine.clock
+    show_time = max(engine.show_time(), 0.0) if engine.playing or engine.ended else 0.0
+    playhead = clock.beat_at(show_time)
+    bar_beats = clock.bar_beats
+    bar = math.floor(playhead / bar_beats + 1e-9)
+    since = playhead - RECENT_BARS * bar_beats
+    muted, soloed = engine.router.mix()
+    voices = tuple(_voice(engine, voice, since, playhead, muted, soloed) for voice in engine.voices.values())
+    live = [v for v in voices if not v.failed]
+    ahead = min((clock.time_at(v.rendered_beats) - show_time for v in live), default=0.0)
+    speeds = [v.tokens_per_s for v in voices if v.tokens_per_s is not None]
+    counts = engine.scheduler.counts
+    song, next_song = engine.songs_at(playhead)
+    return ShowSnapshot(
+        playing=engine.playing,
+        show_time_s=show_time,
+        beats=playhead,
+        bar=bar + 1,
+        beat=playhead - bar * bar_beats + 1.0,
+        tempo_bpm=clock.bpm_at(playhead),
+        time_signature=clock.time_signature,
+        song=song,
+        next_song=next_song,
+        voices=voices,
+        outputs=engine.output_status(),
+        lookahead_ms=1000.0 * ahead,
+        target_lookahead_ms=1000.0 * (clock.time_at(playhead + engine.lookahead_beats()) - clock.time_at(playhead)),
+        underruns=counts.underruns,
+        shifted=counts.shifted,
+        dropped=counts.dropped,
+        notes_sent=engine.sender.notes_sent,
+        decode_tokens_per_s=sum(speeds) if speeds else None,
+        jitter_p99_ms=1000.0 * percentile(engine.sender.lateness[-JITTER_WINDOW:], 0.99),
+    )
+
+
+def _voice(engine: Engine, voice: Any, since: float, playhead: float,
+           muted: Sequence[str], soloed: Sequence[str]) -> VoiceSnapshot:
+    name = voice.name
+    drums = voice if isinstance(voice, DrumVoice) else None
+    part = drums.part if drums is not None else None
+    kind = type(voice).__name__.removesuffix("Voice").lower() or "voice"
+    return VoiceSnapshot(
+        name=name,
+        kind=kind,
+        channel=voice.channel,
+        sampling=voice.sampling,
+        muted=name in muted,
+        soloed=name in soloed,
+        audible=name not in muted and (not soloed or name in soloed),
+        failed=name not in engine.live,
+        seed=voice.seed_name,
+        groove=part.groove if part is not None else None,
+        mode=part.mode if part is not None else None,
+        rendered_beats=voice.position_beats,
+        tokens_per_s=engine.decode_speed(name),
+        recent_notes=engine.note_log.recent(name, since, playhead),
+    )

@@ -1,0 +1,69 @@
+"""Rewards: symbolic values by hand, composition, spec parsing, the critic's reward and the audiobox adapter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from encore.models.errors import EncoreError
+from encore.training.grpo import audiobox
+from encore.training.grpo.critic import AudioCritic, CriticConfig, CriticReward, load_critic, save_critic
+from encore.training.grpo.render import Rendered
+from encore.training.grpo.rewards import RewardBatch, WeightedReward, build_reward, parse_reward_spec
+from encore.training.grpo.symbolic import CMajorFraction, NoteDensity, ScaleConsistency
+from encore.training.grpo.timing import TimedNote
+
+
+def notes(pitches: list[int], spacing_s: float = 0.5) -> list[TimedNote]:
+    return [TimedNote(i * spacing_s, pitch, 80, 0.25) for i, pitch in enumerate(pitches)]
+
+
+def test_symbolic_rewards_by_hand() -> None:
+    batch = RewardBatch([notes([60, 62, 64, 61]), notes([61, 63, 66, 68, 70]), [], notes([60] * 30, 0.5)],
+                        crop_s=10.0)
+    torch.testing.assert_close(CMajorFraction().score(batch), torch.tensor([0.75, 0.0, 0.0, 1.0]))
+    # F# major holds 61 63 66 68 70 (C#, D#, F#, G#, A#); 60 62 64 61 fit D major at most 3 of 4
+    torch.testing.assert_close(ScaleConsistency().score(batch), torch.tensor([0.75, 1.0, 0.0, 1.0]))
+    # densities: 0.4, 0.5, 0, 2.0 notes/s (the last piece has 20 notes inside the 10 s crop)
+    torch.testing.assert_close(NoteDensity(1.0, 1.5).score(batch), torch.tensor([0.4, 0.5, 0.0, 0.75]))
+
+
+def test_weighted_composition_and_specs() -> None:
+    assert parse_reward_spec("critic") == [("critic", 1.0)]
+    assert parse_reward_spec("cmajor:2, density:0.5") == [("cmajor", 2.0), ("density", 0.5)]
+    for bad in ("preference", "cmajor:x", ""):
+        with pytest.raises(EncoreError):
+            parse_reward_spec(bad)
+    reward = build_reward("cmajor:2,scale:0.5")
+    assert isinstance(reward, WeightedReward) and not reward.needs_audio
+    batch = RewardBatch([notes([60, 61])])
+    assert reward.score(batch).tolist() == pytest.approx([2 * 0.5 + 0.5 * 1.0])
+    assert build_reward("cmajor").name == "cmajor"
+
+
+def test_critic_reward_is_a_probability_and_zero_for_silence(tmp_path) -> None:
+    torch.manual_seed(0)
+    critic = AudioCritic(CriticConfig())
+    save_critic(tmp_path, critic, "# card\n")
+    reward = build_reward("critic", critic=tmp_path)
+    assert isinstance(reward, CriticReward) and reward.needs_audio
+    audio = np.random.default_rng(0).normal(0, 0.1, (3, 16000)).astype(np.float32)
+    audio[1] = 0
+    batch = RewardBatch([[], [], []], Rendered(audio, np.array([False, True, False]), np.zeros(3, int), 16000))
+    scores = reward.score(batch)
+    assert scores.shape == (3,) and scores[1] == 0 and bool(((scores > 0) & (scores < 1))[[0, 2]].all())
+    torch.testing.assert_close(load_critic(tmp_path).state_dict(), critic.state_dict())
+    with pytest.raises(EncoreError, match="no critic checkpoint"):
+        build_reward("critic", critic=tmp_path / "missing")
+
+
+def test_audiobox_adapter_names_what_is_missing() -> None:
+    missing = audiobox.missing_packages()
+    if missing:
+        with pytest.raises(EncoreError, match="audiobox-aesthetics|torchaudio") as error:
+            build_reward("audiobox")
+        assert "\n" not in str(error.value)
+        pytest.skip(f"optional extra not installed ({', '.join(missing)}): the audiobox scoring path is untested here")
+    with pytest.raises(EncoreError, match="checkpoint"):
+        build_reward("audiobox", audiobox_checkpoint=None)

@@ -1,0 +1,59 @@
+"""Note-level rewards for ablations and tests: they read the notes that start inside the crop."""
+
+from __future__ import annotations
+
+import torch
+
+from encore.training.grpo.rewards import RewardBatch
+
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+"""Pitch classes of C major (natural minor scales are major scales of another root)."""
+
+
+def scale_fraction(pitches: list[int], root: int) -> float:
+    """Fraction of `pitches` in the major scale on `root` (0 for no pitches)."""
+    if not pitches:
+        return 0.0
+    scale = {(root + step) % 12 for step in MAJOR_SCALE}
+    return sum(pitch % 12 in scale for pitch in pitches) / len(pitches)
+
+
+class CMajorFraction:
+    """Fraction of notes whose pitch class is in C major (0 for no notes)."""
+
+    name = "cmajor"
+    needs_audio = False
+
+    def score(self, batch: RewardBatch) -> torch.Tensor:
+        return torch.tensor([scale_fraction([n.pitch for n in piece], 0) for piece in batch.cropped_notes()])
+
+
+class ScaleConsistency:
+    """MusPy's scale consistency: the largest fraction of notes in one major (or natural minor) scale."""
+
+    name = "scale"
+    needs_audio = False
+
+    def score(self, batch: RewardBatch) -> torch.Tensor:
+        return torch.tensor([max(scale_fraction([n.pitch for n in piece], root) for root in range(12))
+                             for piece in batch.cropped_notes()])
+
+
+class NoteDensity:
+    """1 when the crop's notes per second lie in [low, high]; d/low below, high/d above (0 for no notes)."""
+
+    name = "density"
+    needs_audio = False
+
+    def __init__(self, low: float = 2.0, high: float = 10.0) -> None:
+        if not 0 < low <= high:
+            raise ValueError(f"density range must satisfy 0 < low <= high (got {low}, {high})")
+        self.low, self.high = low, high
+
+    def score(self, batch: RewardBatch) -> torch.Tensor:
+        values = []
+        for piece in batch.cropped_notes():
+            density = len(piece) / batch.crop_s
+            values.append(density / self.low if density < self.low else
+                          self.high / density if density > self.high else 1.0)
+        return torch.tensor(values, dtype=torch.float32)
