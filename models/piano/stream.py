@@ -69,6 +69,11 @@ class PianoStream:
         seed: Seed of the sampling generator, for reproducible output.
         batch_size: Number of independent streams.
         max_prime_tokens: Longest seed tail sent through the model (earlier bars still advance time).
+
+    Attributes:
+        sampling: The sampling settings, read at every step (swap them between tokens).
+        logit_bias: Optional (vocab,) or (B, vocab) tensor added to the logits before sampling (e.g. a
+            soft key: a penalty on pitches outside a scale), also read at every step.
     """
 
     def __init__(self, bundle: PianoBundle, sampling: SamplingConfig | None = None, seed: int | None = None,
@@ -90,6 +95,7 @@ class PianoStream:
         self.max_prime_tokens = max_prime_tokens or (self.cache.capacity * 3) // 4
         self.recent = torch.full((batch_size, RECENT_PITCHES), vocab["PAD_None"], dtype=torch.long, device=device)
         self.logits: torch.Tensor | None = None
+        self.logit_bias: torch.Tensor | None = None  # (vocab,) or (B, vocab), added before sampling
         self.tokens_generated = 0
         self.last_tokens: list[int] = []  # the token of each stream at the latest step
 
@@ -138,7 +144,8 @@ class PianoStream:
         if self.logits is None:
             self.prime([])
         window = min(self.sampling.repetition_window, RECENT_PITCHES)
-        tokens = sample_next(self.logits, self.sampling, self.generator, self.grammar.allowed(),
+        logits = self.logits if self.logit_bias is None else self.logits + self.logit_bias
+        tokens = sample_next(logits, self.sampling, self.generator, self.grammar.allowed(),
                              self.recent[:, RECENT_PITCHES - window:] if window else None)
         if forced is not None:
             tokens = torch.where(forced >= 0, forced.to(tokens.device), tokens)

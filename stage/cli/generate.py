@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     challenge.add_argument("--batch-size", type=int, default=None,
                            help="streams sampled together for --challenge (default: 8)")
     challenge.add_argument("--include-seed", action="store_true", help="start the --challenge entry with the seed")
+    challenge.add_argument("--key-bias", type=float, default=None,
+                           help="logit penalty on pitches outside the seed key's scale for --challenge (default: 2; 0: off)")
     parser.set_defaults(handler=run_generate)
 
 
@@ -74,14 +76,15 @@ def run_challenge(args: argparse.Namespace, sampling: SamplingConfig, device: st
     from encore.models.errors import EncoreError
     from encore.models.piano.checkpoint import load_piano
     from encore.training.challenge.entry import DEFAULT_BATCH, EntryConfig, make_entry, write_entry
-    from encore.training.challenge.report import entry_report, save_report
+    from encore.training.challenge.report import entry_report, save_report, seed_timed_notes
     from encore.training.challenge.rules import TARGET_S, check_entry
 
     try:
         config = EntryConfig(seconds=args.seconds, batch_size=args.batch_size or DEFAULT_BATCH,
-                             include_seed=args.include_seed)
+                             include_seed=args.include_seed,
+                             **({} if args.key_bias is None else {"key_bias": args.key_bias}))
     except ValueError as error:
-        raise EncoreError(f"--batch-size: {error}") from None
+        raise EncoreError(f"--batch-size/--key-bias: {error}") from None
     bundle = load_piano(args.checkpoint, device=device, int8=args.int8 or device == "cpu")
     with tqdm(total=round(args.seconds), unit="s", desc="music", dynamic_ncols=True) as bar:
         def progress(done_s: float, wanted_s: float) -> None:
@@ -90,7 +93,7 @@ def run_challenge(args: argparse.Namespace, sampling: SamplingConfig, device: st
 
         entry = make_entry(bundle, args.seed, config, sampling, args.random_seed, progress)
     write_entry(args.out, entry)
-    report = entry_report(entry.notes, entry.seconds)
+    report = entry_report(entry.notes, entry.seconds, seed_notes=seed_timed_notes(args.seed))
     save_report(report, args.out.with_suffix(".report.json"), args.out.with_suffix(".report.png"))
     print(f"wrote {args.out}: {len(entry.notes)} notes, {entry.seconds:g} s in {len(entry.segments)} segments "
           f"from {entry.batch_size} streams ({entry.reprimes or 'no'} guard re-primes); {entry.tokens} tokens in "

@@ -31,6 +31,7 @@ from encore.models.piano.stream import PianoStream, seed_token_ids
 from encore.models.piano.streaming_decoder import Kind, StreamingDecoder, TokenTable
 from encore.models.sampling_config import SamplingConfig
 from encore.training.challenge.guards import GuardConfig, SegmentGuard
+from encore.training.challenge.key import Key, estimate_key, scale_pitch_classes
 from encore.training.challenge.rules import TARGET_S
 from encore.training.challenge.timeline import (
     TempoMap,
@@ -58,6 +59,8 @@ class EntryConfig:
         reprime_tokens: ... and at most this many tokens.
         margin_s: Music made beyond `seconds` before stopping (the cut lands inside it).
         max_steps: Safety stop, in batch steps; None allows 200 tokens per second of music per stream.
+        key_bias: Logit penalty on Pitch tokens outside the scale of the seed's key (`key.py`), so an
+            hour keeps the seed's key without forbidding chromatic notes; 0 turns it off.
     """
 
     seconds: float = TARGET_S
@@ -68,12 +71,15 @@ class EntryConfig:
     reprime_tokens: int = 256
     margin_s: float = 2.0
     max_steps: int | None = None
+    key_bias: float = 2.0
 
     def __post_init__(self) -> None:
         if self.seconds <= 0:
             raise ValueError("seconds must be positive")
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if self.key_bias < 0:
+            raise ValueError("key_bias must not be negative")
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,16 @@ def seed_segment(seed_ids: list[int], table: TokenTable, fallback_bpm: float) ->
     return timed_notes(notes, tempo, 0.0, end), tempo.seconds(end) - tempo.seconds(0.0)
 
 
+def key_bias(vocab: dict[str, int], key: Key, strength: float) -> torch.Tensor:
+    """A (vocab,) logit bias: `-strength` on every Pitch token outside the key's scale, 0 elsewhere."""
+    bias = torch.zeros(len(vocab))
+    in_scale = scale_pitch_classes(key)
+    for name, index in vocab.items():
+        if name.startswith("Pitch_") and int(name.removeprefix("Pitch_")) % 12 not in in_scale:
+            bias[index] = -strength
+    return bias
+
+
 def make_entry(bundle: PianoBundle, seed: Path, config: EntryConfig | None = None,
                sampling: SamplingConfig | None = None, random_seed: int | None = None,
                progress: Callable[[float, float], None] | None = None) -> Entry:
@@ -240,10 +256,11 @@ def make_entry(bundle: PianoBundle, seed: Path, config: EntryConfig | None = Non
     stream.prime(seed_ids)
     first = stream.decoders[0]
     bpm = first.tempo_bpm or DEFAULT_BPM
-    head: list[TimedNote] = []
-    head_s = 0.0
-    if config.include_seed:
-        head, head_s = seed_segment(seed_ids, table, bpm)
+    seed_notes, seed_s = seed_segment(seed_ids, table, bpm)
+    head, head_s = (seed_notes, seed_s) if config.include_seed else ([], 0.0)
+    seed_key = estimate_key(seed_notes)
+    if seed_key is not None and config.key_bias > 0:
+        stream.logit_bias = key_bias(bundle.tokenizer.vocab, seed_key, config.key_bias).to(bundle.device)
     wanted = max(config.seconds - head_s, 0.0)
     reprime = reprime_tokens(seed_ids, table, stream.bar, stream.bos, config.reprime_bars, config.reprime_tokens)
     states = [_StreamState(b, decoder, bpm, config.guards) for b, decoder in enumerate(stream.decoders)]

@@ -9,6 +9,8 @@
   `MAX_PERIOD`) is a repetition; its span is the time from the onset before the run to the last
   repeated onset, i.e. how long the music copies itself back to back.
 - **Notes per second** of every 30-second chunk (the last chunk by its own length).
+- **Key**: given the seed's notes, the seed's key and the fraction of sounding time on its scale,
+  overall and per chunk, beside each chunk's own best-fitting key (`key.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from encore.models.midi_io import read_seed
+from encore.training.challenge.key import estimate_key, in_scale_fraction
 from encore.training.challenge.rules import read_entry
 from encore.training.challenge.timeline import TimedNote
 
@@ -49,6 +53,8 @@ class ChunkStats:
     longest_silence_s: float
     empty_bar_fraction: float
     longest_repeat_s: float
+    key: str | None = None
+    in_seed_scale: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class EntryReport:
     empty_bar_fraction: float
     longest_repeat: Repeat
     chunks: tuple[ChunkStats, ...]
+    seed_key: str | None = None
+    in_seed_scale: float | None = None
 
     def to_dict(self) -> dict:
         """Plain values, for JSON."""
@@ -77,6 +85,10 @@ class EntryReport:
             f"longest exactly repeated span {self.longest_repeat.span_s:.2f} s "
             f"(at {self.longest_repeat.start_s:.1f} s, period {self.longest_repeat.period_notes} notes)",
         ]
+        if self.in_seed_scale is not None:
+            lowest = min((c.in_seed_scale for c in self.chunks if c.in_seed_scale is not None), default=float("nan"))
+            lines.append(f"seed key {self.seed_key}: {100 * self.in_seed_scale:.1f}% of the sounding time on its scale "
+                         f"(lowest chunk {100 * lowest:.1f}%)")
         if rates:
             lines.append(f"notes per second per chunk: min {min(rates):.2f}, median {float(np.median(rates)):.2f}, "
                          f"max {max(rates):.2f}")
@@ -102,6 +114,12 @@ def notes_from_midi(midi: mido.MidiFile) -> list[TimedNote]:
     for (_, pitch), pending in open_notes.items():
         notes.extend(TimedNote(onset, now, pitch, velocity) for onset, velocity in pending)
     return sorted(notes, key=lambda n: (n.onset_s, n.pitch))
+
+
+def seed_timed_notes(path: Path) -> list[TimedNote]:
+    """A seed's pitched notes in seconds (all pitched tracks, drums left out, as the model reads a seed)."""
+    score = read_seed(path).to("second")
+    return [TimedNote(n.time, n.time + n.duration, n.pitch, n.velocity) for n in score.tracks[0].notes]
 
 
 def longest_silence(notes: Sequence[TimedNote], start_s: float = 0.0, end_s: float | None = None) -> tuple[float, float]:
@@ -157,8 +175,13 @@ def longest_repeat(notes: Sequence[TimedNote], max_period: int = MAX_PERIOD) -> 
     return best
 
 
-def entry_report(notes: Sequence[TimedNote], length_s: float | None = None, chunk_s: float = CHUNK_S) -> EntryReport:
-    """Statistics of an entry whose notes are in seconds; `length_s` defaults to the last release."""
+def entry_report(notes: Sequence[TimedNote], length_s: float | None = None, chunk_s: float = CHUNK_S,
+                 seed_notes: Sequence[TimedNote] | None = None) -> EntryReport:
+    """Statistics of an entry whose notes are in seconds; `length_s` defaults to the last release.
+
+    With `seed_notes`, each chunk's key is compared with the seed's.
+    """
+    seed_key = estimate_key(seed_notes) if seed_notes else None
     length = length_s if length_s is not None else max((n.end_s for n in notes), default=0.0)
     silence, silence_at = longest_silence(notes, 0.0, length)
     ordered = sorted(notes, key=lambda n: (n.onset_s, n.pitch))
@@ -170,6 +193,7 @@ def entry_report(notes: Sequence[TimedNote], length_s: float | None = None, chun
         low, high = np.searchsorted(onsets, [start, end], side="left")
         inside = ordered[low:high]
         sounding = [ordered[i] for i in np.flatnonzero(ends[:high] > start)]
+        chunk_key = estimate_key(inside)
         chunks.append(ChunkStats(
             start_s=start,
             notes=len(inside),
@@ -177,9 +201,12 @@ def entry_report(notes: Sequence[TimedNote], length_s: float | None = None, chun
             longest_silence_s=longest_silence(sounding, start, end)[0],
             empty_bar_fraction=empty_bar_fraction(inside, start, end),
             longest_repeat_s=longest_repeat(inside).span_s,
+            key=None if chunk_key is None else chunk_key.name,
+            in_seed_scale=None if seed_key is None else in_scale_fraction(inside, seed_key),
         ))
     return EntryReport(length, len(notes), silence, silence_at, empty_bar_fraction(notes, 0.0, max(length, 1e-9)),
-                       longest_repeat(notes), tuple(chunks))
+                       longest_repeat(notes), tuple(chunks), None if seed_key is None else seed_key.name,
+                       None if seed_key is None else in_scale_fraction(notes, seed_key))
 
 
 def report_for_file(path: Path) -> EntryReport:
