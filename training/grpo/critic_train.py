@@ -31,6 +31,8 @@ from encore.training.piano.prep import load_split
 
 SANITY_CROPS = 8
 NOISE_AMPLITUDE = 0.1
+TRAIN_NOISE_AMPLITUDES = (0.003, 0.5)
+"""White-noise negatives have log-uniform amplitudes in this range (a tenth of them near silence: 1e-4)."""
 
 
 def real_crops(table: TokenTable, tokens: np.ndarray, offsets: np.ndarray, count: int, crop_s: float,
@@ -156,12 +158,30 @@ class CriticTrainer:
         fake = self.probabilities(self.data["held_fake"]) < 0.5
         return float(torch.cat([real, fake]).float().mean())
 
+    def noise_negatives(self) -> torch.Tensor:
+        """Log-mels of `noise_negatives` crops: white noise at random levels, a tenth near silence.
+
+        Drawn from their own seed, apart from the sanity check's fixed-level noise (and its brown noise,
+        which training never sees).
+        """
+        count = self.config.noise_negatives
+        frames = round(self.config.crop_s * self.config.sample_rate)
+        rng = np.random.default_rng(self.config.seed + 7)
+        low, high = np.log(TRAIN_NOISE_AMPLITUDES[0]), np.log(TRAIN_NOISE_AMPLITUDES[1])
+        levels = np.exp(rng.uniform(low, high, count))
+        levels[: count // 10] = 1e-4
+        audio = (rng.normal(0, 1, (count, frames)) * levels[:, None]).clip(-1, 1).astype(np.float32)
+        return self._mels(audio)
+
     def train(self) -> dict:
         """Train to `steps` (or `max_minutes`), then export; return the metrics."""
         from tqdm import tqdm
 
         config = self.config
         features, labels = self.data["train"], self.data["train_labels"]
+        if config.noise_negatives:
+            features = torch.cat([features, self.noise_negatives()])
+            labels = torch.cat([labels, torch.zeros(config.noise_negatives)])
         progress = tqdm(total=config.steps, initial=self.step, desc="train critic", unit="step")
         invoked = time.perf_counter()
         started = invoked - self.wall_seconds
@@ -205,14 +225,18 @@ class CriticTrainer:
                          self.config.run_dir / "loss_curves.png", "audio critic")
 
     def sanity(self) -> dict[str, float]:
-        """Mean P(real) of held-out real crops, held-out base samples, silence and white noise."""
+        """Mean P(real) of held-out real crops, held-out base samples, silence, white and brown noise."""
         frames = round(self.config.crop_s * self.config.sample_rate)
         noise = np.random.default_rng(0).normal(0, NOISE_AMPLITUDE, (SANITY_CROPS, frames)).clip(-1, 1)
+        brown = np.cumsum(np.random.default_rng(1).normal(0, 1, (SANITY_CROPS, frames)), axis=1)
+        brown = brown - brown.mean(axis=1, keepdims=True)
+        brown = NOISE_AMPLITUDE * brown / np.abs(brown).max(axis=1, keepdims=True)
         return {
             "real (validation split)": float(self.probabilities(self.data["held_real"]).mean()),
             "base samples": float(self.probabilities(self.data["held_fake"]).mean()),
             "silence": float(self.probabilities(self._mels(np.zeros((SANITY_CROPS, frames), np.float32))).mean()),
             "white noise": float(self.probabilities(self._mels(noise.astype(np.float32))).mean()),
+            "brown noise (never trained on)": float(self.probabilities(self._mels(brown.astype(np.float32))).mean()),
         }
 
     def finish(self) -> dict:
@@ -223,7 +247,7 @@ class CriticTrainer:
         values = list(sanity.values())
         metrics = {"steps": self.step, "wall_minutes": round(self.wall_seconds / 60, 1),
                    "held_out_accuracy": self.held_out_accuracy(), "sanity": sanity,
-                   "ranking_as_expected": bool(values[0] > values[1] > max(values[2], values[3]))}
+                   "ranking_as_expected": bool(values[0] > values[1] > max(values[2:]))}
         run_dir = self.config.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
