@@ -79,10 +79,7 @@ class TrainerConfig:
 
     def validate(self) -> None:
         """Raise `TrainerConfigError` for a setting out of range; subclasses extend it."""
-        at_least = {"steps": 1, "batch_size": 1, "eval_every": 1, "save_every": 1, "warmup_steps": 0, "seed": 0}
-        for name, low in at_least.items():
-            if getattr(self, name) < low:
-                raise TrainerConfigError(name, f"must be at least {low} (got {getattr(self, name)})")
+        self.check_at_least({"steps": 1, "batch_size": 1, "eval_every": 1, "save_every": 1, "warmup_steps": 0, "seed": 0})
         for name in ("learning_rate", "grad_clip"):
             if not getattr(self, name) > 0:
                 raise TrainerConfigError(name, f"must be positive (got {getattr(self, name)})")
@@ -92,6 +89,12 @@ class TrainerConfig:
             raise TrainerConfigError("max_minutes", f"must be positive (got {self.max_minutes})")
         if self.threads is not None and self.threads < 1:
             raise TrainerConfigError("threads", f"must be at least 1 (got {self.threads})")
+
+    def check_at_least(self, minimums: dict[str, int]) -> None:
+        """Raise `TrainerConfigError` for the first field below its minimum."""
+        for name, low in minimums.items():
+            if getattr(self, name) < low:
+                raise TrainerConfigError(name, f"must be at least {low} (got {getattr(self, name)})")
 
     def learning_rate_at(self, step: int) -> float:
         """Linear warm-up, then cosine decay to `min_lr_ratio * learning_rate` at `steps`."""

@@ -99,8 +99,9 @@ def trim(notes: Sequence[TimedNote], end_s: float) -> list[TimedNote]:
 def release_overlaps(notes: Sequence[TimedNote]) -> list[TimedNote]:
     """Notes sorted by (onset, pitch), each released where the next note of its pitch starts.
 
-    A key cannot sound twice: without this, the MIDI writer would drop the later note. A note left
-    shorter than `MIN_NOTE_S` (a duplicate, in effect) is dropped.
+    A key cannot sound twice. The MIDI writer cuts a re-struck key the same way; doing it here keeps
+    the entry's notes (which the report reads) equal to what the file holds. A note left shorter than
+    `MIN_NOTE_S` (a duplicate, in effect) is dropped.
     """
     ordered = sorted(notes, key=lambda n: (n.onset_s, n.pitch))
     next_onset: dict[int, float] = {}

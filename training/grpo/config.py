@@ -97,10 +97,8 @@ class GrpoConfig(TrainerConfig, RenderSettings):
 
     def validate(self) -> None:
         super().validate()
-        for name, low in {"group_size": 2, "max_new_tokens": 1, "inner_updates": 1, "micro_batch": 1,
-                          "prompt_tokens": 2, "eval_windows": 1, "render_workers": 0}.items():
-            if getattr(self, name) < low:
-                raise TrainerConfigError(name, f"must be at least {low} (got {getattr(self, name)})")
+        self.check_at_least({"group_size": 2, "max_new_tokens": 1, "inner_updates": 1, "micro_batch": 1,
+                             "prompt_tokens": 2, "eval_windows": 1, "render_workers": 0})
         if not self.temperature > 0:
             raise TrainerConfigError("temperature", f"must be positive (got {self.temperature})")
         if self.beta < 0 or self.clip_epsilon <= 0:
@@ -161,7 +159,5 @@ class CriticTrainerConfig(TrainerConfig, RenderSettings):
 
     def validate(self) -> None:
         super().validate()
-        for name, low in {"real_examples": 2, "held_out_examples": 1, "max_new_tokens": 1, "sample_batch": 1,
-                          "render_workers": 0, "noise_negatives": 0}.items():
-            if getattr(self, name) < low:
-                raise TrainerConfigError(name, f"must be at least {low} (got {getattr(self, name)})")
+        self.check_at_least({"real_examples": 2, "held_out_examples": 1, "max_new_tokens": 1, "sample_batch": 1,
+                             "render_workers": 0, "noise_negatives": 0})

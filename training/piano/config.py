@@ -53,8 +53,6 @@ class PianoTrainerConfig(TrainerConfig):
 
     def validate(self) -> None:
         super().validate()
-        for name, low in {"crop": 2, "eval_windows": 1, "final_eval_windows": 1}.items():
-            if getattr(self, name) < low:
-                raise TrainerConfigError(name, f"must be at least {low} (got {getattr(self, name)})")
+        self.check_at_least({"crop": 2, "eval_windows": 1, "final_eval_windows": 1})
         if self.weight_decay < 0:
             raise TrainerConfigError("weight_decay", f"must not be negative (got {self.weight_decay})")
