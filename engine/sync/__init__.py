@@ -1,0 +1,1 @@
+"""Following and leading external clocks: MIDI clock out and in, Ableton Link."""
