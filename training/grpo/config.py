@@ -129,9 +129,10 @@ class CriticTrainerConfig(TrainerConfig, RenderSettings):
         prompt_tokens: length of split prompts for the base samples (half of them; the rest procedural).
         sample_batch: base samples drawn at once.
         device: torch device; `auto` is CUDA when available, else CPU.
-        noise_negatives: white-noise and near-silent crops added to the negatives, so that a policy
-            cannot win reward with noise (the first run, without them, scored white noise 0.74
-            and our samples 0.08); 0 leaves them out.
+        negatives: crops that are not piano music added to the negatives (`negatives.TRAIN_FAMILIES`:
+            coloured noise, clicks, rendered random-note clusters, clipped piano, near silence), so a
+            policy cannot win reward with noise (a run without them scored white noise 0.74 and our
+            samples 0.08; one with white noise alone still scored unseen brown noise 0.17); 0 leaves them out.
     """
 
     cache_dir: Path
@@ -147,7 +148,7 @@ class CriticTrainerConfig(TrainerConfig, RenderSettings):
     prompt_tokens: int = 64
     sample_batch: int = 64
     device: str = "auto"
-    noise_negatives: int = 128
+    negatives: int = 320
 
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir)
@@ -160,4 +161,4 @@ class CriticTrainerConfig(TrainerConfig, RenderSettings):
     def validate(self) -> None:
         super().validate()
         self.check_at_least({"real_examples": 2, "held_out_examples": 1, "max_new_tokens": 1, "sample_batch": 1,
-                             "render_workers": 0, "noise_negatives": 0})
+                             "render_workers": 0, "negatives": 0})

@@ -1,5 +1,6 @@
-"""`encore train critic`: render real crops and base-model samples, train the audio critic, report its
-held-out accuracy and sanity ranking (real > base samples > silence, white noise), export it with a card.
+"""`encore train critic`: render real crops, base-model samples and other negatives (`negatives.py`), train
+the audio critic, report its held-out accuracy and sanity ranking (real > base samples > silence, noise, and
+negative families it never saw), export it with a card.
 
 The rendered data set (log-mels, fp16) is cached in the run folder, so a resumed run does not sample
 or render again; the training state (`train_state.pt`) resumes like the other trainers'.
@@ -22,6 +23,7 @@ from encore.models.piano.streaming_decoder import TokenTable
 from encore.training.grpo.config import CriticTrainerConfig
 from encore.training.grpo.critic import AudioCritic, CriticConfig, save_critic
 from encore.training.grpo.mel import MelConfig
+from encore.training.grpo.negatives import held_out_negatives, training_negatives
 from encore.training.grpo.prompts import PromptMaker
 from encore.training.grpo.render import RenderConfig, Renderer
 from encore.training.grpo.rollout import sample_rollouts
@@ -31,8 +33,6 @@ from encore.training.piano.prep import load_split
 
 SANITY_CROPS = 8
 NOISE_AMPLITUDE = 0.1
-TRAIN_NOISE_AMPLITUDES = (0.003, 0.5)
-"""White-noise negatives have log-uniform amplitudes in this range (a tenth of them near silence: 1e-4)."""
 
 
 def real_crops(table: TokenTable, tokens: np.ndarray, offsets: np.ndarray, count: int, crop_s: float,
@@ -125,15 +125,24 @@ class CriticTrainer:
         reals = real_crops(table, *load_split(config.cache_dir, "train"), config.real_examples, config.crop_s, rng)
         held = real_crops(table, *load_split(config.cache_dir, "validation"), config.held_out_examples,
                           config.crop_s, rng)
-        print(f"critic data: rendering {len(fakes) + len(reals) + len(held)} crops")
+        print(f"critic data: rendering {len(fakes) + len(reals) + len(held)} crops and the negatives")
+        frames = round(config.crop_s * config.sample_rate)
+        negatives_rng = np.random.default_rng(config.seed + 7)
         with Renderer(self.render_config()) as renderer:
-            mels = {name: self._mels(renderer.render(pieces).audio)
-                    for name, pieces in (("train_real", reals), ("held_real", held),
-                                         ("train_fake", fakes[:config.real_examples]),
-                                         ("held_fake", fakes[config.real_examples:]))}
-        data = {"train": torch.cat([mels["train_real"], mels["train_fake"]]),
-                "train_labels": torch.cat([torch.ones(len(reals)), torch.zeros(config.real_examples)]),
-                "held_real": mels["held_real"], "held_fake": mels["held_fake"]}
+            audio = {name: renderer.render(pieces).audio
+                     for name, pieces in (("train_real", reals), ("held_real", held),
+                                          ("train_fake", fakes[:config.real_examples]),
+                                          ("held_fake", fakes[config.real_examples:]))}
+            audio["train_negatives"] = training_negatives(
+                negatives_rng, config.negatives, frames, config.sample_rate, config.crop_s, audio["train_real"],
+                lambda pieces: renderer.render(pieces).audio)
+        held_out = held_out_negatives(negatives_rng, SANITY_CROPS * 2, frames, config.sample_rate, audio["held_real"])
+        mels = {name: self._mels(crops) for name, crops in audio.items()}
+        data = {"train": torch.cat([mels["train_real"], mels["train_fake"], mels["train_negatives"]]),
+                "train_labels": torch.cat([torch.ones(len(reals)),
+                                           torch.zeros(config.real_examples + config.negatives)]),
+                "held_real": mels["held_real"], "held_fake": mels["held_fake"],
+                **{f"held_out {family}": self._mels(crops) for family, crops in held_out.items()}}
         config.run_dir.mkdir(parents=True, exist_ok=True)
         torch.save(data, path)
         return data
@@ -158,30 +167,12 @@ class CriticTrainer:
         fake = self.probabilities(self.data["held_fake"]) < 0.5
         return float(torch.cat([real, fake]).float().mean())
 
-    def noise_negatives(self) -> torch.Tensor:
-        """Log-mels of `noise_negatives` crops: white noise at random levels, a tenth near silence.
-
-        Drawn from their own seed, apart from the sanity check's fixed-level noise (and its brown noise,
-        which training never sees).
-        """
-        count = self.config.noise_negatives
-        frames = round(self.config.crop_s * self.config.sample_rate)
-        rng = np.random.default_rng(self.config.seed + 7)
-        low, high = np.log(TRAIN_NOISE_AMPLITUDES[0]), np.log(TRAIN_NOISE_AMPLITUDES[1])
-        levels = np.exp(rng.uniform(low, high, count))
-        levels[: count // 10] = 1e-4
-        audio = (rng.normal(0, 1, (count, frames)) * levels[:, None]).clip(-1, 1).astype(np.float32)
-        return self._mels(audio)
-
     def train(self) -> dict:
         """Train to `steps` (or `max_minutes`), then export; return the metrics."""
         from tqdm import tqdm
 
         config = self.config
         features, labels = self.data["train"], self.data["train_labels"]
-        if config.noise_negatives:
-            features = torch.cat([features, self.noise_negatives()])
-            labels = torch.cat([labels, torch.zeros(config.noise_negatives)])
         progress = tqdm(total=config.steps, initial=self.step, desc="train critic", unit="step")
         invoked = time.perf_counter()
         started = invoked - self.wall_seconds
@@ -225,18 +216,18 @@ class CriticTrainer:
                          self.config.run_dir / "loss_curves.png", "audio critic")
 
     def sanity(self) -> dict[str, float]:
-        """Mean P(real) of held-out real crops, held-out base samples, silence, white and brown noise."""
+        """Mean P(real) of held-out real crops, held-out base samples, silence, white noise, and each negative
+        family training never saw (`negatives.HELD_OUT_FAMILIES`)."""
         frames = round(self.config.crop_s * self.config.sample_rate)
         noise = np.random.default_rng(0).normal(0, NOISE_AMPLITUDE, (SANITY_CROPS, frames)).clip(-1, 1)
-        brown = np.cumsum(np.random.default_rng(1).normal(0, 1, (SANITY_CROPS, frames)), axis=1)
-        brown = brown - brown.mean(axis=1, keepdims=True)
-        brown = NOISE_AMPLITUDE * brown / np.abs(brown).max(axis=1, keepdims=True)
+        held_out = {name.removeprefix("held_out "): float(self.probabilities(mels).mean())
+                    for name, mels in self.data.items() if name.startswith("held_out ")}
         return {
             "real (validation split)": float(self.probabilities(self.data["held_real"]).mean()),
             "base samples": float(self.probabilities(self.data["held_fake"]).mean()),
             "silence": float(self.probabilities(self._mels(np.zeros((SANITY_CROPS, frames), np.float32))).mean()),
             "white noise": float(self.probabilities(self._mels(noise.astype(np.float32))).mean()),
-            "brown noise (never trained on)": float(self.probabilities(self._mels(brown.astype(np.float32))).mean()),
+            **{f"{name} (never trained on)": value for name, value in held_out.items()},
         }
 
     def finish(self) -> dict:
