@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := libfluidsynth3 fluid-soundfont-gm libportaudio2 mosquitto jackd2 tmux chromium chromium-driver iproute2
+APT_PACKAGES := libfluidsynth3 fluid-soundfont-gm libportaudio2 mosquitto openssl jackd2 tmux chromium chromium-driver iproute2
 APT_STAMP := $(VENV)/.apt-done
 PY_STAMP := $(VENV)/.py-done
 

@@ -8,13 +8,18 @@ effect:
 | command       | wire name  | takes effect                                                   |
 | ------------- | ---------- | -------------------------------------------------------------- |
 | `SetTempo`    | `tempo`    | at the next whole beat after the playhead; queued events are re-timed |
-| `SetSampling` | `sampling` | at the voice's next token (sounds after the lookahead)         |
+| `SetSampling` | `sampling` | from the commit horizon (100 ms ahead): what is rendered past it is re-rendered |
 | `Mute`/`Solo` | `mute`/`solo` | at the next note-on sent                                    |
-| `Reseed`      | `reseed`   | at the first bar line at or after what the voice has rendered  |
-| `SetGroove`   | `groove`   | at the drum voice's next two-bar window rendered (sounds after the lookahead) |
+| `Reseed`      | `reseed`   | at the first bar line at or after the commit horizon            |
+| `SetGroove`   | `groove`   | from the commit horizon: the drum window holding it is decoded again |
 | `Next`        | `next`     | at the first bar line at or after what every voice has rendered: the next song's tempo, seed and sampling, later songs move up |
+| `Previous`    | `previous` | like `Next`, to the song before the one sounding there (its commands applied again) |
+| `Record`      | `record`   | now: pause (`on` false: the recording's sounding notes end) or resume the `--record` file |
 | `Stop`        | `stop`     | now: sounding notes are released, the show ends                |
 | `Panic`       | `panic`    | now: queued events are dropped, sounding notes released, the show goes on |
+| `SetPerformer`| `performer`| now: how a performer's notes reach the voices (`encore.engine.performer`) |
+| `PerformerNote`| `note`    | now: a performer's key at its show beat (velocity 0 releases it): recorded, and heard per the mode |
+| `Respond`     | `respond`  | call and response: the piano continues the phrase just played from the next beat after the commit horizon |
 
 Validation happens once: `check_values` (here) checks what a command says on its own (ranges, via
 `SamplingConfig` for sampling settings), `Engine.check` adds what depends on the show (the voice
@@ -142,6 +147,18 @@ class Next:
 
 
 @dataclass(frozen=True)
+class Previous:
+    """Go back to the song before the one sounding, at the next bar line not yet rendered."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """Resume (`on`) or pause the show's recording; pausing ends the notes sounding in the file."""
+
+    on: bool = True
+
+
+@dataclass(frozen=True)
 class Stop:
     """End the show."""
 
@@ -151,8 +168,31 @@ class Panic:
     """Silence everything now and keep playing what is generated next."""
 
 
-Command = SetTempo | SetSampling | Mute | Solo | Reseed | SetGroove | Next | Stop | Panic
-COMMAND_TYPES: tuple[type, ...] = (SetTempo, SetSampling, Mute, Solo, Reseed, SetGroove, Next, Stop, Panic)
+@dataclass(frozen=True)
+class SetPerformer:
+    """Switch how a performer's notes reach the voices: `off`, `call-response`, `duet` or `drums-follow`."""
+
+    mode: str
+
+
+@dataclass(frozen=True)
+class PerformerNote:
+    """A performer's key going down (`velocity` > 0) or up (0) at show `beat` (from `--midi-in`)."""
+
+    pitch: int
+    velocity: int
+    beat: float
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Call and response: the piano continues the phrase the performer just played (a pedal, CC 67)."""
+
+
+Command = (SetTempo | SetSampling | Mute | Solo | Reseed | SetGroove | Next | Previous | Record | Stop | Panic
+           | SetPerformer | PerformerNote | Respond)
+COMMAND_TYPES: tuple[type, ...] = (SetTempo, SetSampling, Mute, Solo, Reseed, SetGroove, Next, Previous, Record,
+                                   Stop, Panic, SetPerformer, PerformerNote, Respond)
 
 
 def check_values(command: object) -> None:
@@ -192,7 +232,22 @@ def check_values(command: object) -> None:
             except (ValueError, TypeError, AttributeError) as error:
                 raise CommandError(f"pattern: must map drum names to 16th steps ({error})"
                                    if not isinstance(error, ValueError) else str(error)) from None
-        case Next() | Stop() | Panic():
+        case Record(on=on):
+            if not isinstance(on, bool):
+                raise CommandError("on: must be true or false")
+        case SetPerformer(mode=mode):
+            from encore.engine.performer import MODES
+
+            if mode not in MODES:
+                raise CommandError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
+        case PerformerNote(pitch=pitch, velocity=velocity, beat=beat):
+            if not (isinstance(pitch, int) and 0 <= pitch <= 127):
+                raise CommandError("pitch: must be an integer 0-127")
+            if not (isinstance(velocity, int) and 0 <= velocity <= 127):
+                raise CommandError("velocity: must be an integer 0-127 (0 releases the key)")
+            if not _is_number(beat):
+                raise CommandError("beat: must be a finite number")
+        case Next() | Previous() | Stop() | Panic() | Respond():
             pass
         case _:
             raise CommandError(f"not a command: {type(command).__name__}")

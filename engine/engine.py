@@ -11,13 +11,15 @@ the read side `snapshot()` (a frozen `ShowSnapshot`); surfaces use nothing else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import math
 import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -31,6 +33,7 @@ from encore.engine.control import (
 from encore.engine.event_queue import EventQueue
 from encore.engine.midi import TEMPO_TRACK, MidiEvent, program_change, set_tempo
 from encore.engine.note_log import NoteLog
+from encore.engine.performer import Performer
 from encore.engine.report import ControlLatency, ShowReport
 from encore.engine.results import (
     SHOW_ENDED,
@@ -40,6 +43,7 @@ from encore.engine.results import (
     Rejected,
     ResultHub,
 )
+from encore.engine.revisions import Revisions
 from encore.engine.router import Router
 from encore.engine.scheduler import LatePolicy, Scheduler
 from encore.engine.sender import Sender
@@ -54,6 +58,8 @@ log = logging.getLogger(__name__)
 
 DECODE_WINDOW = 16
 """Decoding speed is measured over each voice's last this many renders."""
+MIN_CHUNK_SHARE = 0.125
+"""The shortest render, as a share of `render_chunk_beats` (a voice at or behind the playhead)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,11 @@ class EngineConfig:
         time_signature: `(numerator, denominator)`.
         lookahead_bars: How far ahead of the playhead each voice stays, in bars.
         min_lookahead_s: The lookahead never falls below this many seconds.
-        render_chunk_beats: A render goes this far past the lookahead, so renders are not per token.
+        render_chunk_beats: A render goes at most this far past the voice's position (so renders are not
+            per token, and a voice rewound far behind catches up in short renders).
+        commit_s: The commit horizon: notes due within this many seconds of the playhead are final;
+            later ones are revised when a command changes what their voice plays (docs/engine.md).
+            None turns revisions off: a change then sounds after what is already rendered.
         preroll_beats: Rendered before the clock starts (the rest is rendered while playing).
         start_delay_s: Show time 0 is this long after the preroll ends.
         tick_s: How often the engine looks at its voices and commands.
@@ -82,6 +92,7 @@ class EngineConfig:
     lookahead_bars: float = 1.0
     min_lookahead_s: float = 0.2
     render_chunk_beats: float = 1.0
+    commit_s: float | None = 0.1
     preroll_beats: float = 1.0
     start_delay_s: float = 0.05
     tick_s: float = 0.01
@@ -120,6 +131,7 @@ class Engine(CommandApplier):
         self.note_log = NoteLog(RECENT_BARS * self.clock.bar_beats)
         self.router = Router([*sinks, self.note_log])
         self.scheduler = Scheduler(self.clock, self.queue, self.config.late)
+        self.revisions = Revisions(self.scheduler)
         self.sender = Sender(self.queue, self.router.dispatch, now, self.config.spin_s, self.config.sender_priority)
         self.inbox = CommandInbox(now)
         self.results = ResultHub()
@@ -130,12 +142,16 @@ class Engine(CommandApplier):
         self.live = dict(self.voices)
         self.control_latencies: list[ControlLatency] = []
         self.voice_failures: list[str] = []
+        self.performer = Performer()  # a performer's notes and mode (`encore.engine.performer`)
         self._now = now
         self._origin = 0.0
         self._started = 0.0
         self._stopped = False
+        self.start_gate: Callable[[float], Awaitable[float]] | None = None  # an external clock's start (sync/)
+        self.stop_requested = threading.Event()  # a Stop was submitted (it ends a wait at the start gate)
         self._marks: list[LatencyMark] = []
         self._cues: list[tuple[float, Command]] = []
+        self._wakers: dict[str, asyncio.Event] = {}  # a real-time feeder waits on its voice's
         self._decoding: dict[str, deque[tuple[int, float]]] = {name: deque(maxlen=DECODE_WINDOW) for name in names}
 
     # Commands -----------------------------------------------------------------------------------
@@ -155,6 +171,8 @@ class Engine(CommandApplier):
             return ticket
         if not self.inbox.submit(command, ticket):
             self.results.publish(ticket, Rejected(command, SHOW_ENDED))
+        elif isinstance(command, Stop):
+            self.stop_requested.set()
         return ticket
 
     def subscribe(self, callback: Callable[[CommandResult], None]) -> Callable[[], None]:
@@ -173,14 +191,14 @@ class Engine(CommandApplier):
         """
         check_command(command, self.voices, self._next_target)
 
-    def _next_target(self) -> tuple[int, float]:
-        """The song `Next` starts and the bar line it starts at (the first not yet rendered)."""
+    def _next_target(self, step: int = 1) -> tuple[int, float]:
+        """The song `Next` (step 1) or `Previous` (-1) starts, and the bar line (the first not yet rendered)."""
         if self.songs is None:
-            raise CommandError("next: this show has no setlist")
+            raise CommandError(f"{'previous' if step < 0 else 'next'}: this show has no setlist")
         rendered = max((voice.position_beats for voice in tuple(self.live.values())), default=0.0)
         floor = max(rendered, self.playhead(), self.songs.last_applied_start, self.clock.segments[-1].beat)
         bar_line = self.clock.next_bar_line(floor)
-        return self.songs.next_target(bar_line), bar_line
+        return self.songs.next_target(bar_line, step), bar_line
 
     def cue(self, command: Command, at_beat: float) -> None:
         """Apply `command` at `at_beat` (a song change in a setlist); call before the show.
@@ -242,8 +260,20 @@ class Engine(CommandApplier):
         return max(self.config.lookahead_bars * self.clock.bar_beats, seconds_to_beats(self.config.min_lookahead_s, bpm))
 
     def _render_target(self, voice: Voice) -> float | None:
-        horizon = self.playhead() + self.lookahead_beats()
-        return horizon + self.config.render_chunk_beats if voice.position_beats < horizon else None
+        """Where the voice's next render goes: while it is short of the lookahead, on by a chunk, but no
+        further than it is ahead of the playhead (a voice just rewound to the commit horizon brings its
+        first notes back after a few tokens, then twice as many...); where it is when a revision waits
+        (the render takes it and returns); None when it need not render."""
+        position, playhead = voice.position_beats, self.playhead()
+        if position < playhead + self.lookahead_beats():
+            chunk = self.config.render_chunk_beats
+            return position + min(chunk, max(position - playhead, chunk * MIN_CHUNK_SHARE))
+        return position if voice.revision_pending else None
+
+    def _wake(self, name: str) -> None:
+        """Wake the voice's real-time feeder (a revision waits)."""
+        if (waker := self._wakers.get(name)) is not None:
+            waker.set()
 
     # Drivers ------------------------------------------------------------------------------------
 
@@ -264,7 +294,8 @@ class Engine(CommandApplier):
                 *(self._guarded(loop.run_in_executor(executors[v.name], self._timed_render, v, self.config.preroll_beats), v)
                   for v in self.voices.values())
             )
-            self._open(self._now() + self.config.start_delay_s)
+            origin = self._now() + self.config.start_delay_s
+            self._open(origin if self.start_gate is None else await self.start_gate(origin))
             self.sender.start(self._origin)
             for voice, notes in zip(self.voices.values(), prerolled, strict=True):
                 self._schedule(voice, notes or [])
@@ -341,10 +372,13 @@ class Engine(CommandApplier):
             self.router.dispatch(MidiEvent(0.0, 0.0, program_change(voice.channel, voice.program), voice.name))
 
     async def _feed(self, voice: Voice, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor) -> None:
+        waker = self._wakers[voice.name] = asyncio.Event()
         while not self._stopped and voice.name in self.live:
             target = self._render_target(voice)
             if target is None:
-                await asyncio.sleep(self.config.tick_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waker.wait(), self.config.tick_s)
+                waker.clear()
                 continue
             notes = await self._guarded(loop.run_in_executor(executor, self._timed_render, voice, target), voice)
             if notes is not None and not self._stopped:
@@ -377,20 +411,26 @@ class Engine(CommandApplier):
         self.voice_failures.append(f"{voice.name}: {type(error).__name__}: {error}")
         self.live.pop(voice.name, None)
         self.queue.drop_track(voice.name)
+        self.revisions.drop(voice.name)
         now = max(self.show_time(), 0.0)
         self.router.release(now, self.clock.beat_at(now), [voice.channel])
 
     def _schedule(self, voice: Voice, notes: list[NoteEvent]) -> None:
+        """Queue a render's notes, after what the render revised (`Revisions.settle`)."""
         if voice.name not in self.live:
             return
-        kept = self.scheduler.schedule(voice.name, voice.channel, notes, self.show_time())
-        for mark in [m for m in self._marks if m.voice == voice.name]:
-            onset = next((time for beat, time in kept if beat >= mark.from_beat), None)
-            if onset is not None:
-                self._marks.remove(mark)
-                self._record_latency(mark.submitted, voice.name, onset)
+        if self.songs is not None:  # a song's crossfade ramps its voices' velocities (songs.py)
+            notes = self.songs.shape(voice.name, notes)
+        notes = self.performer.shape(voice.name, notes, self)  # call and response: the piano's rests
+        settled = self.revisions.settle(voice, notes)
+        if settled.void_from is not None:
+            self._rearm_marks(voice.name, settled.void_from)
+        now = self.show_time()
+        self.scheduler.schedule(voice.name, voice.channel, settled.released, now)
+        self._match_marks(voice.name, self.scheduler.schedule(voice.name, voice.channel, settled.fresh, now))
 
     def _finish(self, end: float) -> ShowReport:
+        self._settle_marks(end)
         self.playing, self.ended = False, True
         for item in self.inbox.close():
             self.results.publish(item.ticket, Rejected(item.command, SHOW_ENDED))

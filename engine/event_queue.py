@@ -2,7 +2,8 @@
 
 Ordered by show time, then by arrival (so a note-off and a note-on at the same instant keep the
 scheduler's order: note-offs are scheduled first). The condition wakes the sender whenever an event
-arrives that may be due sooner than the one it sleeps for.
+arrives that may be due sooner than the one it sleeps for. Each event pushed gets a number that
+stays its own through re-timing, so a note can be taken back out (`unqueue_notes`) while unsent.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from encore.engine.midi import MidiEvent
 
@@ -23,11 +24,25 @@ class EventQueue:
         self._order = itertools.count()
         self.changed = threading.Condition()
 
-    def push(self, event: MidiEvent) -> None:
-        """Add an event and wake the sender."""
+    def push(self, event: MidiEvent) -> int:
+        """Add an event and wake the sender; returns the event's number (for `unqueue_notes`)."""
         with self.changed:
-            heapq.heappush(self._heap, (event.time, next(self._order), event))
+            number = next(self._order)
+            heapq.heappush(self._heap, (event.time, number, event))
             self.changed.notify()
+            return number
+
+    def unqueue_notes(self, notes: Sequence[tuple[int, int]]) -> list[bool]:
+        """Remove each note `(note-on number, note-off number)` whose note-on is still queued, with its
+        note-off; a note whose note-on was sent keeps its note-off. Returns which notes were removed."""
+        with self.changed:
+            queued = {number for _, number, _ in self._heap}
+            removed = [on in queued for on, _ in notes]
+            gone = {number for (on, off), taken in zip(notes, removed, strict=True) if taken for number in (on, off)}
+            if gone:
+                self._heap = [item for item in self._heap if item[1] not in gone]
+                heapq.heapify(self._heap)
+            return removed
 
     def peek_time(self) -> float | None:
         """Time of the earliest event, or None when empty. Call holding `changed`."""

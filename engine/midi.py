@@ -13,6 +13,7 @@ NOTE_OFF = 0x80
 NOTE_ON = 0x90
 CONTROL_CHANGE = 0xB0
 PROGRAM_CHANGE = 0xC0
+SYSTEM = 0xF0
 META = 0xFF
 META_SET_TEMPO = 0x51
 
@@ -57,6 +58,12 @@ class MidiEvent:
     def is_meta(self) -> bool:
         """Whether this is a meta event (only recorders see those)."""
         return self.message[0] == META
+
+    @property
+    def is_system(self) -> bool:
+        """Whether this is a system message (MIDI clock, start, stop, song position: `0xF0`-`0xFE`),
+        which only sinks that want system messages (clock outputs) see."""
+        return SYSTEM <= self.message[0] < META
 
     @property
     def is_note_on(self) -> bool:

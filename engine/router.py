@@ -83,7 +83,7 @@ class Router:
     def dispatch(self, event: MidiEvent) -> bool:
         """Send one event to every sink; returns whether it was sent (not filtered)."""
         with self._lock:
-            if event.is_meta:
+            if event.is_meta or event.is_system:  # no notes: no bookkeeping (sinks filter them)
                 self._fan_out(event)
                 return True
             key = (event.channel, event.message[1])

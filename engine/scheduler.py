@@ -5,6 +5,10 @@ underrun. Each late note is *shifted* to sound now if it is late by at most `max
 has at least `min_note_s` to sound before its scheduled end; otherwise it is *dropped*. The grid is
 never moved: every other note, and every shifted note's end, keeps its scheduled time, so a late
 voice costs notes, never time.
+
+Revisions: the scheduler remembers the queue numbers of each voice's notes until they have sounded,
+so `revoke` can take the notes from a beat on back out of the queue before they are sent. A note whose
+note-on was sent is never taken back: it keeps its note-off and sounds to its end.
 """
 
 from __future__ import annotations
@@ -33,6 +37,16 @@ class LatePolicy:
     min_note_s: float = 0.05
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedNote:
+    """A scheduled note and the queue numbers of its note-on and note-off."""
+
+    note: NoteEvent
+    on: int
+    off: int
+    end_beat: float
+
+
 @dataclass
 class ScheduleCounts:
     """Running totals of what the scheduler did."""
@@ -57,6 +71,7 @@ class Scheduler:
         self.queue = queue
         self.policy = policy or LatePolicy()
         self.counts = ScheduleCounts()
+        self._queued: dict[str, list[QueuedNote]] = {}
 
     def schedule(self, track: str, channel: int, notes: Iterable[NoteEvent], now: float) -> list[tuple[float, float]]:
         """Queue note-on/note-off pairs for `notes`; returns `(onset beat, onset time)` of the notes kept.
@@ -69,6 +84,9 @@ class Scheduler:
         """
         onsets: list[tuple[float, float]] = []
         late_render = False
+        playhead = self.clock.beat_at(now)
+        queued = [entry for entry in self._queued.get(track, []) if entry.end_beat >= playhead]
+        self._queued[track] = queued
         for note in notes:
             self.counts.notes += 1
             end_beat = note.onset_beats + max(note.duration_beats, MIN_DURATION_BEATS)
@@ -81,8 +99,21 @@ class Scheduler:
                     continue
                 self.counts.shifted += 1
                 on_time, on_beat = now, self.clock.beat_at(now)
-            self.queue.push(MidiEvent(off_time, end_beat, note_off(channel, note.pitch), track))
-            self.queue.push(MidiEvent(on_time, on_beat, note_on(channel, note.pitch, note.velocity), track))
+            off = self.queue.push(MidiEvent(off_time, end_beat, note_off(channel, note.pitch), track))
+            on = self.queue.push(MidiEvent(on_time, on_beat, note_on(channel, note.pitch, note.velocity), track))
+            queued.append(QueuedNote(note, on, off, end_beat))
             onsets.append((note.onset_beats, on_time))
         self.counts.underruns += late_render
         return onsets
+
+    def revoke(self, track: str, from_beat: float) -> list[NoteEvent]:
+        """Take `track`'s notes starting at or after `from_beat` out of the queue, where their note-on is
+        not sent yet; returns them (in the order scheduled)."""
+        entries = self._queued.get(track, [])
+        doomed = [entry for entry in entries if entry.note.onset_beats >= from_beat]
+        if not doomed:
+            return []
+        removed = self.queue.unqueue_notes([(entry.on, entry.off) for entry in doomed])
+        taken = {id(entry) for entry, gone in zip(doomed, removed, strict=True) if gone}
+        self._queued[track] = [entry for entry in entries if id(entry) not in taken]
+        return [entry.note for entry in doomed if id(entry) in taken]

@@ -12,21 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Command, Reseed, SetSampling, SetTempo
+from encore.engine.control import Command, Reseed, SetGroove, SetPerformer
 from encore.engine.engine import Engine, EngineConfig
+from encore.engine.performer import Performer
 from encore.engine.report import ShowReport
 from encore.engine.results import CommandTicket
 from encore.engine.setlist import DrumSettings, PianoSettings, Setlist
 from encore.engine.sinks.base import Sink
 from encore.engine.snapshot import ShowSnapshot
-from encore.engine.songs import SongPlan
+from encore.engine.songs import Crossfade, SongPlan
 from encore.engine.voices.base import Voice
 from encore.engine.voices.drums import DrumVoice
 from encore.engine.voices.note_tap import NoteTap
@@ -52,29 +54,46 @@ class PlayOptions:
         realtime: Pace a headless show by the wall clock (live outputs always are).
         seconds: Stop after this many seconds (default: the setlist's length).
         record: MIDI file to record into (journaled beside it).
-        midi_type: 1 (a track per voice) or 0.
+        midi_type: 1 (a track per voice) or 0; None: the setlist's, else 1.
         wav: WAV file to render into.
         midi_port: MIDI output port name.
-        midi_api: "alsa" or "jack".
+        midi_api: "alsa" or "jack"; None: whichever API has the port.
         virtual_port: Create `midi_port` as a virtual port instead of connecting to an existing one.
         soundfont: SoundFont for the synth.
+        audio_device: Live audio output (a name or part of it); None: JACK's when a JACK server runs,
+            else the default device.
+
+    Every option left at None (False) takes the setlist's `[outputs]` value (`with_outputs`).
     """
 
     headless: bool = False
     realtime: bool = False
     seconds: float | None = None
     record: Path | None = None
-    midi_type: int = 1
+    midi_type: int | None = None
     wav: Path | None = None
     midi_port: str | None = None
-    midi_api: str = "alsa"
+    midi_api: str | None = None
     virtual_port: bool = False
     soundfont: Path | None = None
+    audio_device: str | None = None
 
     @property
     def offline(self) -> bool:
         """Whether the show runs on a virtual clock, as fast as it renders."""
         return self.headless and not self.realtime and self.midi_port is None
+
+    def with_outputs(self, setlist: Setlist) -> PlayOptions:
+        """These options, each one not given taken from the setlist's `[outputs]` (paths from its folder)."""
+        outputs = setlist.outputs
+        midi_type = next((t for t in (self.midi_type, outputs.midi_type) if t is not None), 1)
+        return replace(
+            self, record=self.record or setlist.output_path(outputs.record), midi_type=midi_type,
+            wav=self.wav or setlist.output_path(outputs.wav), midi_port=self.midi_port or outputs.midi_port,
+            midi_api=self.midi_api or outputs.midi_api, virtual_port=self.virtual_port or outputs.virtual_port,
+            soundfont=self.soundfont or setlist.output_path(outputs.soundfont),
+            audio_device=self.audio_device or outputs.audio_device,
+        )
 
 
 def build_voices(setlist: Setlist) -> list[Voice]:
@@ -97,7 +116,9 @@ def build_voices(setlist: Setlist) -> list[Voice]:
             piano.tap = piano_tap = NoteTap()
         voices.append(piano)
     if setlist.drums is not None:
-        voices.append(_drum_voice(setlist.drums, setlist.folder, piano_tap, first.tempo))
+        drums = _drum_voice(setlist.drums.for_song(first), setlist.folder, piano_tap, first.tempo)
+        _check_song_drums(setlist, drums)
+        voices.append(drums)
     if setlist.click is not None:
         numerator = setlist.time_signature[0]
         voices.append(PatternVoice("click", setlist.click.channel - 1, click_pattern(numerator, setlist.click.step_beats),
@@ -106,38 +127,61 @@ def build_voices(setlist: Setlist) -> list[Voice]:
 
 
 def build_sinks(options: PlayOptions) -> list[Sink]:
-    """The outputs asked for; a live show with no MIDI port plays through the sound card.
+    """The outputs asked for; a live show with no MIDI port plays through the sound card (or JACK).
+
+    With no audio device the live audio sink is still there, its status `off` saying why, and the
+    other outputs play on.
 
     Raises:
-        EncoreError: if a live show has neither an audio device nor a MIDI port.
+        EncoreError: if an output cannot be opened (a MIDI port, a file, a SoundFont); those opened
+            before it are closed.
     """
-    from encore.engine.sinks.audio import AudioSink, has_output_device
+    from encore.engine.sinks.audio import AudioSink
     from encore.engine.sinks.midi_out import MidiOutSink
     from encore.engine.sinks.recorder import RecorderSink
     from encore.engine.sinks.wav import WavSink
 
-    sinks: list[Sink] = []
+    openers: list[Callable[[], Sink]] = []
     if options.midi_port is not None:
-        sinks.append(MidiOutSink(options.midi_port, options.midi_api, options.virtual_port))
+        openers.append(lambda: MidiOutSink(options.midi_port or "", options.midi_api, options.virtual_port))
     if not options.headless and options.midi_port is None:
-        if not has_output_device():
-            raise EncoreError("no audio output device and no --midi-port: use --headless to render a WAV")
-        sinks.append(AudioSink(options.soundfont))
+        openers.append(lambda: AudioSink(options.soundfont, device=options.audio_device))
     if options.wav is not None:
-        sinks.append(WavSink(options.wav, options.soundfont))
+        openers.append(lambda: WavSink(options.wav or Path(), options.soundfont))
     if options.record is not None:
-        sinks.append(RecorderSink(options.record, options.midi_type))
+        openers.append(lambda: RecorderSink(options.record or Path(), 1 if options.midi_type is None else options.midi_type))
+    sinks: list[Sink] = []
+    try:
+        for opener in openers:
+            sinks.append(opener())
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        raise
     return sinks
 
 
 def song_plans(setlist: Setlist) -> list[SongPlan]:
-    """The setlist's songs for the engine: each song's tempo, and the piano's seed and sampling."""
+    """The setlist's songs for the engine: each song's tempo and length, the piano's seed and sampling,
+    the drums' part and temperature, and how it comes in (cut, or a crossfade: `encore.engine.songs`)."""
     plans = []
     for index, song in enumerate(setlist.songs):
-        commands: list[Command] = [SetTempo(song.tempo)]
+        commands: list[Command] = []
+        sampling: list[tuple[str, SamplingConfig]] = []
         if setlist.piano is not None:
-            commands += [Reseed(setlist.seed_path(song), "piano"), SetSampling.to("piano", song.sampling)]
-        plans.append(SongPlan(setlist.song_name(index), song.bars * setlist.bar_beats, tuple(commands)))
+            commands.append(Reseed(setlist.seed_path(song), "piano"))
+            sampling.append(("piano", song.sampling))
+        if setlist.drums is not None:
+            drums = setlist.drums.for_song(song)
+            commands.append(SetGroove(drums.mode, drums.groove, drums.pattern, "drums"))
+            sampling.append(("drums", SamplingConfig(temperature=drums.temperature)))
+        if any(each.performer is not None for each in setlist.songs):  # a song without one goes back to [performer]
+            commands.append(SetPerformer(song.performer or setlist.performer.mode))
+        fading = ("piano",) if setlist.piano is not None else ()
+        crossfade = (Crossfade(song.crossfade_bars * setlist.bar_beats, fading, setlist.bar_beats)
+                     if song.crossfades else None)
+        plans.append(SongPlan(setlist.song_name(index), setlist.song_beats(song), tuple(commands), song.tempo,
+                              tuple(sampling), crossfade))
     return plans
 
 
@@ -145,7 +189,10 @@ def build_engine(setlist: Setlist, voices: list[Voice], sinks: list[Sink], now: 
     """An engine at the first song's tempo, with every later song's settings applied at its bar line."""
     config = EngineConfig(bpm=setlist.songs[0].tempo, time_signature=setlist.time_signature,
                           lookahead_bars=setlist.show.lookahead_bars)
-    return Engine(voices, sinks, config, now, song_plans(setlist))
+    engine = Engine(voices, sinks, config, now, song_plans(setlist))
+    engine.performer = Performer(replace(setlist.performer, mode=setlist.songs[0].performer or setlist.performer.mode))
+    engine.performer.start(engine)
+    return engine
 
 
 class Show:
@@ -157,29 +204,44 @@ class Show:
         offline: Play on the engine's virtual clock, as fast as it renders (in a worker thread, so
             the event loop `perform` runs in stays free).
         setlist: The setlist played, if any (its folder is where the wire format finds seeds by name).
+        options: What it was built with, the setlist's `[outputs]` filled in (`Show.build` sets it).
     """
 
     def __init__(self, engine: Engine, seconds: float | None = None, offline: bool = False,
-                 setlist: Setlist | None = None) -> None:
-        if offline and seconds is None and engine.songs is None:
-            raise ValueError("an offline show needs seconds or songs to end with")
+                 setlist: Setlist | None = None, options: PlayOptions | None = None) -> None:
+        if offline and seconds is None and (engine.songs is None or math.isinf(engine.songs.end_beat)):
+            raise ValueError("an offline show needs seconds, or songs that end, to end with")
         self.engine = engine
         self.seconds = seconds
         self.offline = offline
         self.setlist = setlist
+        self.options = options
         self._performed = False
 
     @classmethod
     def build(cls, setlist: Setlist, options: PlayOptions) -> Show:
         """Voices, sinks and engine for `setlist` as `options` ask (what `encore play` plays).
 
+        `options` not given are taken from the setlist's `[outputs]` (`PlayOptions.with_outputs`).
+
         Raises:
-            EncoreError: if a model cannot be loaded or an output cannot be opened.
+            EncoreError: if a model cannot be loaded, an output cannot be opened, or an offline show
+                has a song that plays until `Next` and no `seconds` to end.
         """
+        options = options.with_outputs(setlist)
+        open_song = setlist.open_song()
+        if options.offline and options.seconds is None and open_song is not None:
+            raise EncoreError(f"song {open_song + 1} ({setlist.song_name(open_song)}) plays until next: "
+                              "an offline show needs --seconds to end")
         voices = build_voices(setlist)
-        sinks = build_sinks(options)
+        try:
+            sinks = build_sinks(options)
+        except BaseException:
+            for voice in voices:
+                voice.close()
+            raise
         now: Callable[[], float] = VirtualClock() if options.offline else time.perf_counter
-        return cls(build_engine(setlist, voices, sinks, now), options.seconds, options.offline, setlist)
+        return cls(build_engine(setlist, voices, sinks, now), options.seconds, options.offline, setlist, options)
 
     async def perform(self) -> ShowReport:
         """Play to the end (or `stop()`); sounding notes are released, outputs closed. Once per show."""
@@ -211,6 +273,17 @@ class Show:
 def play(setlist: Setlist, options: PlayOptions) -> ShowReport:
     """Build and perform a setlist in a new event loop (no signal handling: see `encore.stage.cli.play`)."""
     return asyncio.run(Show.build(setlist, options).perform())
+
+
+def _check_song_drums(setlist: Setlist, drums: DrumVoice) -> None:
+    """Every song's drum part is one the drum model and the groove library can play."""
+    assert setlist.drums is not None
+    for index, song in enumerate(setlist.songs):
+        part = setlist.drums.for_song(song).part
+        try:
+            drums.check_part(part.mode, part.groove, part.pattern)
+        except ValueError as error:
+            raise EncoreError(f"song {index + 1} ({setlist.song_name(index)}): drums.{error}") from error
 
 
 def _drum_voice(settings: DrumSettings, folder: Path, follow: NoteTap | None, bpm: float) -> DrumVoice:

@@ -15,8 +15,10 @@ from encore.engine.control import (
     Mute,
     Next,
     Panic,
+    Previous,
     Reseed,
     SetGroove,
+    SetPerformer,
     SetSampling,
     SetTempo,
     Solo,
@@ -28,8 +30,9 @@ from encore.engine.voices.drums import DrumVoice
 from encore.models.errors import EncoreError
 
 
-def check_command(command: Command, voices: Mapping[str, Voice], next_target: Callable[[], object]) -> None:
-    """Check `command` against a show's `voices`; `next_target` is the engine's own check of `Next`.
+def check_command(command: Command, voices: Mapping[str, Voice], next_target: Callable[[int], object]) -> None:
+    """Check `command` against a show's `voices`; `next_target(step)` is the engine's own check of `Next`
+    (step 1) and `Previous` (step -1).
 
     Raises:
         CommandError: why the command cannot be applied, in one line.
@@ -59,8 +62,12 @@ def check_command(command: Command, voices: Mapping[str, Voice], next_target: Ca
                 drums.check_part(mode, groove, pattern)
             except ValueError as error:
                 raise CommandError(str(error)) from None
-        case Next():
-            next_target()
+        case Next() | Previous():
+            next_target(-1 if isinstance(command, Previous) else 1)
+        case SetPerformer(mode=mode):
+            from encore.engine.performer import check_mode
+
+            check_mode(mode, voices)
 
 
 def find_voice(voices: Mapping[str, Voice], name: str) -> Voice:

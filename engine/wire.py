@@ -7,7 +7,11 @@
     {"command": "reseed", "voice": "piano", "seed": "pop909_003"}  # a name in the setlist's seeds/, a path,
     {"command": "reseed", "seed": [[0.0, 60, 90, 1.0], ...]}      # or a phrase: [onset_beats, pitch, velocity, duration_beats]
     {"command": "groove", "mode": "pattern", "pattern": {"kick": [0, 8, 16, 24]}}
-    {"command": "next"}   {"command": "panic"}   {"command": "stop"}
+    {"command": "next"}   {"command": "previous"}   {"command": "panic"}   {"command": "stop"}
+    {"command": "record", "on": false}                          # "on" defaults to true
+    {"command": "performer", "mode": "duet"}                     # off, call-response, duet, drums-follow
+    {"command": "note", "pitch": 60, "velocity": 90, "beat": 12.5}   # a performer's key; velocity 0 releases it
+    {"command": "respond"}                                       # call and response: the piano answers now
 
 An MQTT topic names the command (`encore/<stage>/control/tempo`), so `from_payload("tempo", {...})`
 takes the fields alone. Every problem (not JSON, too big, not an object, an unknown command or field,
@@ -29,8 +33,13 @@ from encore.engine.control import (
     Mute,
     Next,
     Panic,
+    PerformerNote,
+    Previous,
+    Record,
     Reseed,
+    Respond,
     SetGroove,
+    SetPerformer,
     SetSampling,
     SetTempo,
     Solo,
@@ -50,7 +59,8 @@ MIDI_SUFFIXES = (".mid", ".midi")
 
 NAMES: dict[type, str] = {
     SetTempo: "tempo", SetSampling: "sampling", Mute: "mute", Solo: "solo", Reseed: "reseed",
-    SetGroove: "groove", Next: "next", Panic: "panic", Stop: "stop",
+    SetGroove: "groove", Next: "next", Previous: "previous", Record: "record", Panic: "panic", Stop: "stop",
+    SetPerformer: "performer", PerformerNote: "note", Respond: "respond",
 }
 TYPES: dict[str, type] = {name: cls for cls, name in NAMES.items()}
 
@@ -64,7 +74,10 @@ FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
     "reseed": {"voice": ("name", False), "seed": ("seed", True)},
     "groove": {"voice": ("name", False), "mode": ("name", False), "groove": ("name", False),
                "pattern": ("pattern", False)},
-    "next": {}, "panic": {}, "stop": {},
+    "next": {}, "previous": {}, "record": {"on": ("bool", False)}, "panic": {}, "stop": {},
+    "performer": {"mode": ("name", True)},
+    "note": {"pitch": ("int", True), "velocity": ("int", True), "beat": ("number", True)},
+    "respond": {},
 }
 
 

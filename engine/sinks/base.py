@@ -30,13 +30,15 @@ class Sink:
     """Base class of every output. The router calls `send` from one thread at a time.
 
     Subclasses override `_send` (and `_close`, `reopen` where they hold a device). Meta events (tempo)
-    reach `_send` only when `wants_meta` is true: live outputs never see them.
+    reach `_send` only when `wants_meta` is true: live outputs never see them. System messages (MIDI
+    clock) reach it only when `wants_system` is true: only clock outputs see them, never a recording.
 
     Args:
         name: How failures and listings name this sink.
     """
 
     wants_meta = False
+    wants_system = False
     kind = "sink"
 
     def __init__(self, name: str) -> None:
@@ -45,7 +47,7 @@ class Sink:
 
     def send(self, event: MidiEvent) -> None:
         """Emit one event (a no-op after `close`)."""
-        if self.closed or (event.is_meta and not self.wants_meta):
+        if self.closed or (event.is_meta and not self.wants_meta) or (event.is_system and not self.wants_system):
             return
         self._send(event)
 

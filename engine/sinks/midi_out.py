@@ -25,16 +25,17 @@ class MidiOutSink(Sink):
 
     Args:
         port: Port name (a substring of an existing port), or the name of the virtual port to create.
-        api: "alsa" or "jack".
+        api: "alsa" or "jack"; None: whichever API has the port (`encore.engine.midi_ports.open_output`).
         virtual: Create a virtual port instead of connecting to an existing one.
     """
 
     kind = "midi"
 
-    def __init__(self, port: str, api: str = "alsa", virtual: bool = False) -> None:
-        super().__init__(f"midi:{api}:{port}")
-        self.port, self.api, self.virtual = port, api, virtual
-        self._out = open_output(port, api, virtual)
+    def __init__(self, port: str, api: str | None = None, virtual: bool = False) -> None:
+        opened = open_output(port, api, virtual)
+        super().__init__(f"midi:{opened.api}:{port}")
+        self.port, self.api, self.virtual = port, opened.api, virtual
+        self._out = opened.handle
 
     def status(self) -> SinkStatus:
         """The port and its API."""
@@ -47,7 +48,7 @@ class MidiOutSink(Sink):
     def reopen(self) -> bool:
         """Close the port (after draining it) and open it again by name; False if it is gone."""
         self._close()
-        self._out = open_output(self.port, self.api, self.virtual)
+        self._out = open_output(self.port, self.api, self.virtual).handle
         return True
 
     def _close(self) -> None:

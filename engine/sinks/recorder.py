@@ -8,6 +8,7 @@ and ends any note the journal left sounding.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,6 +76,9 @@ class RecorderSink(Sink):
         midi_type: 1 (a track per voice) or 0 (one track).
         time_signature: Written into the file.
         journal: Where to journal; beside `path` by default.
+
+    Attributes:
+        recording: False while paused (`set_recording`): only tempo changes are written then.
     """
 
     wants_meta = True
@@ -96,16 +100,39 @@ class RecorderSink(Sink):
         self.header = JournalHeader(midi_type, time_signature, wall_origin=time.time())
         self.journal = JournalWriter(journal or journal_path_for(path), self.header)
         self.events: list[MidiEvent] = []
+        self.recording = True
+        self._sounding: dict[tuple[int, int], str] = {}  # key -> track, notes sounding in the file
+        self._lock = threading.Lock()  # the sender sends, the engine pauses
 
     def _send(self, event: MidiEvent) -> None:
+        with self._lock:
+            if not event.is_meta:
+                key = (event.channel, event.message[1])
+                if not self.recording or (event.is_note_off and self._sounding.pop(key, None) is None):
+                    return  # paused, or the end of a note that started while paused
+                if event.is_note_on:
+                    self._sounding[key] = event.track
+            self._write(event)
+
+    def set_recording(self, on: bool, time: float, beat: float) -> None:
+        """Resume (`on`) or pause at show `time` and `beat`; pausing ends the notes sounding in the file there."""
+        with self._lock:
+            if self.recording and not on:
+                for key, track in sorted(self._sounding.items()):
+                    self._write(MidiEvent(time, beat, note_off(*key), track))
+                self._sounding.clear()
+            self.recording = on
+
+    def _write(self, event: MidiEvent) -> None:
         self.journal.write(event)
         self.events.append(event)
 
     def status(self) -> SinkStatus:
-        """The file recorded into and the show seconds recorded so far."""
+        """The file recorded into and the show seconds recorded so far; `paused` while paused."""
         events = self.events
         elapsed = events[-1].time if events else 0.0
-        return SinkStatus(self.name, self.kind, "closed" if self.closed else "open", str(self.path), elapsed)
+        state = "closed" if self.closed else "open" if self.recording else "paused"
+        return SinkStatus(self.name, self.kind, state, str(self.path), elapsed)
 
     def _close(self) -> None:
         self.journal.close()

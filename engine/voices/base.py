@@ -14,10 +14,18 @@ To add a voice, subclass `Voice` and implement `render_until` and `position_beat
 The engine calls `render` (never `render_until` directly): it renders, then publishes the notes to
 the voice's `tap` when one is set, so another voice can listen (`encore.engine.voices.note_tap`; the drum voice
 following the piano).
+
+**Revisions** (the revisable lookahead, docs/engine.md): a voice whose `revisable` is true can take back
+what it rendered. `revise(from_beat)` (any thread) asks it to render again from `from_beat` under its
+current settings; the worker thread takes the request in `render` (the piano between two tokens too),
+calls `rewind(from_beat)` and notes the beat from which the notes it returned before are void; the
+engine collects that with `take_void` after each render and unqueues them. To make a voice revisable,
+set `revisable = True` and implement `rewind`.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +68,7 @@ class Voice:
 
     seed_name: str | None = None
     tokens: int | None = None
+    revisable = False
 
     def __init__(self, name: str, channel: int, program: int = 0, sampling: SamplingConfig | None = None) -> None:
         if not 0 <= channel < 16:
@@ -70,6 +79,11 @@ class Voice:
         self.sampling = sampling or SamplingConfig()
         self.pending_seed: PendingSeed | None = None
         self.tap: NoteTap | None = None
+        self._requests = threading.Lock()
+        self._revision: float | None = None  # earliest beat asked and not yet taken by the worker
+        self._asked = 0  # revision requests made
+        self._taken = 0  # revision requests the worker has taken
+        self._void: float | None = None  # notes returned before, from this beat on, are void
 
     @property
     def position_beats(self) -> float:
@@ -85,11 +99,63 @@ class Voice:
         raise NotImplementedError
 
     def render(self, beat: float) -> list[NoteEvent]:
-        """What the engine calls: `render_until(beat)`, then the notes published to `tap` (if set)."""
-        notes = self.render_until(beat)
+        """What the engine calls: `render_until(beat)`, then the notes published to `tap` (if set); or, with
+        a revision pending, the rewind alone (the engine asks again from where the voice now stands)."""
+        if self._revision is not None:
+            self._apply_revision()
+            notes: list[NoteEvent] = []
+        else:
+            notes = self.render_until(beat)
         if self.tap is not None:
             self.tap.publish(notes, self.position_beats)
         return notes
+
+    def rewind(self, beat: float) -> float | None:
+        """Forget what was rendered from the first point at or after `beat` the voice can go back to
+        exactly, and render on from there (worker thread; only for `revisable` voices).
+
+        Returns:
+            The beat rewound to: the notes returned before that start at or after it are void, the earlier
+            ones stand. None when nothing is taken back.
+        """
+        return None
+
+    def revise(self, from_beat: float, seed: Seed | None = None) -> int:
+        """Ask the voice to render again from `from_beat` (and, with `seed`, to re-prime there); any thread.
+
+        Returns:
+            The request's number (`take_void` says how many requests the worker has taken).
+        """
+        with self._requests:
+            self._revision = from_beat if self._revision is None else min(self._revision, from_beat)
+            self._asked += 1
+            if seed is not None:  # after the revision: a worker that sees the seed sees the revision too
+                self.pending_seed = PendingSeed(seed, from_beat)
+            return self._asked
+
+    @property
+    def revision_pending(self) -> bool:
+        """Whether a revision was asked and the worker has not taken it yet."""
+        return self._revision is not None
+
+    def take_void(self) -> tuple[float | None, int]:
+        """For the engine after a render: the beat from which notes returned earlier are void (None if
+        none) since the last call, and how many revision requests the worker has taken."""
+        with self._requests:
+            void, self._void = self._void, None
+            return void, self._taken
+
+    def _apply_revision(self) -> float | None:
+        """Take the pending revision and rewind (worker thread); returns the beat voided from, if any."""
+        with self._requests:
+            beat, self._revision, self._taken = self._revision, None, self._asked
+        void = self.rewind(beat) if beat is not None else None
+        if void is not None:
+            with self._requests:
+                self._void = void if self._void is None else min(self._void, void)
+            if self.tap is not None:
+                self.tap.retract(void)
+        return void
 
     def set_sampling(self, **changes: float | int) -> None:
         """Change sampling settings (`SamplingConfig.changed`); the voice picks them up before its next step.

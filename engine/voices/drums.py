@@ -8,13 +8,21 @@ one window sounds the next is decoded. What it plays is a `DrumPart`, switched l
 | -------------- | ----------------------------------------------------------- | ------------------------- |
 | `library`      | a named GMD groove (`encore.models.groove.library`)                | `drumify(groove)`         |
 | `pattern`      | a score for some drums: `{"kick": [0, 8, ...]}` (16th steps) | see below                 |
-| `follow-piano` | the piano's onsets in the last two bars it rendered, tapped | `drumify(tapped groove)`  |
+| `follow-piano` | the piano's onsets in the last two bars it rendered, tapped | `drumify(tapped groove)`, |
+|                |                                                             | locked to the tap         |
 
 In `pattern` mode the 11-input model (`aux11`) gets one input per drum named (an empty list means
 "do not play it") and draws the others from the prior; the 2-input models humanize the score as given
 (drums not named are not played; a window with no hits rests). A library groove named in the part is
-given too where the model takes one. In `follow-piano` mode, two bars with no piano onset fall back
-to the part's library groove.
+given too where the model takes one. In `follow-piano` mode the drums strike only on the 16th steps
+the piano struck (`GrooveModel.drumify(..., lock_to_groove=True)`): the model picks the drums, their
+velocities and timing, and may leave a step out. Unlocked, the score latent drawn from the prior decides
+where the hits go, and the drums answer a syncopated figure with a straight beat (docs/groove.md,
+"Following the piano"). Two bars with no piano onset fall back to the part's library groove, unlocked.
+
+Revisions: the voice rewinds to any beat by decoding the window that holds it again (with the part
+asked for last) and keeping its hits from that beat on; a window decodes in about 10 ms, and window
+`k` always uses latent seed `seed + k`, so re-rendering a window with the same part plays the same hits.
 
 Microtiming: each hit sounds at `window start + (step + offset) / 4` beats, the model's offset in
 [-1, 1] sixteenths; an early hit on a window's first step is clamped to the window start (a window
@@ -159,6 +167,8 @@ class DrumVoice(Voice):
         ValueError: for a part the model or the library cannot play.
     """
 
+    revisable = True
+
     def __init__(
         self,
         model: GrooveModel,
@@ -190,7 +200,7 @@ class DrumVoice(Voice):
 
     @property
     def position_beats(self) -> float:
-        """Start of the next window to render."""
+        """Show beat rendered up to: the start of the next window, or a beat inside one after a rewind."""
         return self._position
 
     def check_part(self, mode: str | None = None, groove: str | None = None,
@@ -224,16 +234,24 @@ class DrumVoice(Voice):
         raise ValueError(f"voice {self.name} takes no seed; send SetGroove")
 
     def render_until(self, beat: float) -> list[NoteEvent]:
-        """Decode whole windows until `position_beats >= beat`."""
+        """Decode windows until `position_beats >= beat` (a window entered after a rewind: its hits from
+        `position_beats` on)."""
         notes: list[NoteEvent] = []
         while self._position < beat:
             self._part = self._requested
-            start = self._position
+            start = self._position // WINDOW_BEATS * WINDOW_BEATS
             loop = self._decode(self._part, start)
             if loop is not None:
-                notes.extend(window_notes(loop, start))
+                notes.extend(note for note in window_notes(loop, start) if note.onset_beats >= self._position)
             self._position = start + WINDOW_BEATS
         return notes
+
+    def rewind(self, beat: float) -> float | None:
+        """Render again from `beat` (if rendered past it), with the part asked for last."""
+        if beat >= self._position:
+            return None
+        self._position = beat
+        return beat
 
     def _checked(self, part: DrumPart) -> DrumPart:
         find_groove(self.library, part.groove, self.bpm)
@@ -259,12 +277,13 @@ class DrumVoice(Voice):
             else:
                 loop = model.generate(inputs, temperature, seed=seed)[0]
         else:
+            locked = False
             if part.mode == "follow-piano":
                 tapped = self._tapped(start)
                 if tapped[:, 0].any():
-                    groove = tapped
+                    groove, locked = tapped, True
             inputs = {"groove": groove}
-            loop = model.drumify(groove, temperature, seed=seed)[0]
+            loop = model.drumify(groove, temperature, seed=seed, lock_to_groove=locked)[0]
         read_back = model.read_back(inputs) if model.config.has_aux else None
         self.reading = DrumReading(start, part.mode, inputs, read_back)
         return loop

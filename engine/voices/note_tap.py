@@ -42,6 +42,12 @@ class NoteTap:
             self._notes = [note for note in [*self._notes, *notes] if note.onset_beats >= horizon]
             self._position = max(self._position, position_beats)
 
+    def retract(self, from_beat: float) -> None:
+        """Take back the notes from `from_beat` on: the tapped voice rewound there to render them again."""
+        with self._lock:
+            self._notes = [note for note in self._notes if note.onset_beats < from_beat]
+            self._position = min(self._position, from_beat)
+
     def read(self, start: float, end: float) -> list[NoteEvent]:
         """Notes with onsets in `[start, end)`, sorted by onset."""
         with self._lock:

@@ -1,4 +1,7 @@
-"""A voice that loops a fixed phrase: the click track of a show, and the deterministic twin in tests."""
+"""A voice that loops a fixed phrase: the click track of a show, and the deterministic twin in tests.
+
+It is revisable: rewinding to a beat just renders the loop again from there (a new phrase from a
+`Reseed` included)."""
 
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ class PatternVoice(Voice):
         program: General MIDI program.
     """
 
+    revisable = True
+
     def __init__(
         self,
         name: str,
@@ -55,8 +60,8 @@ class PatternVoice(Voice):
     def render_until(self, beat: float) -> list[NoteEvent]:
         """Notes of every loop pass with onsets in `[position_beats, beat)`; then `position_beats = beat`."""
         notes: list[NoteEvent] = []
-        pending = self.pending_seed
-        if pending is not None and pending.at_beat < beat:
+        pending = self.pending_seed  # read before the revision flag: `revise` sets them the other way round
+        if pending is not None and self._position <= pending.at_beat < beat and not self.revision_pending:
             notes += self._loop_notes(self._position, pending.at_beat)
             self._position, self._phase_origin = pending.at_beat, pending.at_beat
             if not isinstance(pending.seed, Path):
@@ -66,6 +71,13 @@ class PatternVoice(Voice):
         notes += self._loop_notes(self._position, beat)
         self._position = max(self._position, beat)
         return notes
+
+    def rewind(self, beat: float) -> float | None:
+        """Render again from `beat` (if rendered past it)."""
+        if beat >= self._position:
+            return None
+        self._position = beat
+        return beat
 
     def _loop_notes(self, start: float, end: float) -> list[NoteEvent]:
         notes = []

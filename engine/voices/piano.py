@@ -3,6 +3,12 @@
 The stream keeps one rolling KV cache for the whole show; a new seed is primed into that same
 stream (`PianoStream.prime_midi`), never a restart. The stream counts beats from its own start; the
 voice adds an offset fixed at each prime, so the stream's next note lands on the show beat wanted.
+
+The voice is revisable: the stream remembers its last `rewind_tokens` steps, and a revision (`revise`,
+from the engine's thread) is taken between two tokens, rewinding the stream to the first remembered
+step at or after the beat asked (`PianoStream.rewind_to`); the render then returns at once, so the
+engine hears about it without waiting for a whole chunk. A later duet mode enters the same way:
+`revise(from_beat)` before feeding a performer's notes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_TOKENS_PER_RENDER = 4096
+REWIND_TOKENS = 512
+"""Steps the stream remembers for rewinds: a bar and a beat of a dense piece is about 150 tokens."""
 
 
 class PianoVoice(Voice):
@@ -36,6 +44,7 @@ class PianoVoice(Voice):
         sampling: Starting sampling settings (every field changeable between tokens).
         max_tokens_per_render: A render returns early after this many tokens (a model that does not
             advance time cannot hang the voice; the engine counts the underrun).
+        rewind_tokens: How many steps back a revision can reach (0: the voice cannot revise).
 
     Raises:
         SeedError: if the seed MIDI cannot be read or holds no notes.
@@ -50,12 +59,17 @@ class PianoVoice(Voice):
         program: int = 0,
         sampling: SamplingConfig | None = None,
         max_tokens_per_render: int = MAX_TOKENS_PER_RENDER,
+        rewind_tokens: int = REWIND_TOKENS,
     ) -> None:
         super().__init__(name, channel, program, sampling)
         self.stream = stream
         self.max_tokens_per_render = max_tokens_per_render
+        self.revisable = rewind_tokens > 0
+        if self.revisable:
+            stream.enable_rewind(rewind_tokens)
         self.tokens = 0
         self._offset = 0.0
+        self._heard: list[NoteEvent] = []  # a performer's notes waiting for the next revision (duet)
         self._prime(seed, 0.0)
 
     @property
@@ -64,11 +78,15 @@ class PianoVoice(Voice):
         return self._offset + self.stream.position_beats
 
     def render_until(self, beat: float) -> list[NoteEvent]:
-        """Sample tokens until the stream reaches `beat`, re-priming at a pending seed's bar line."""
+        """Sample tokens until the stream reaches `beat`, re-priming at a pending seed's bar line; return
+        early after taking a revision."""
         notes: list[NoteEvent] = []
         for _ in range(self.max_tokens_per_render):
-            pending = self.pending_seed
-            if pending is not None and self.position_beats >= pending.at_beat:
+            if self.revision_pending:
+                void = self._apply_revision()
+                return notes if void is None else [note for note in notes if note.onset_beats < void]
+            pending = self.pending_seed  # read before the revision flag: `revise` sets them the other way round
+            if pending is not None and self.position_beats >= pending.at_beat and not self.revision_pending:
                 notes = [note for note in notes if note.onset_beats < pending.at_beat]
                 self._prime(pending.seed, pending.at_beat)
                 self.pending_seed = None
@@ -80,6 +98,40 @@ class PianoVoice(Voice):
             self.tokens += 1
         log.warning("piano voice: %d tokens without reaching beat %.2f", self.max_tokens_per_render, beat)
         return notes
+
+    def rewind(self, beat: float) -> float | None:
+        """Rewind the stream to its first remembered step at or after show beat `beat` (worker thread).
+
+        A seed waiting for a bar line the rewind reached is primed there and then, at the beat rewound to
+        (the bar line, when the stream's bars fall on the show's; later if its bars run otherwise, so it
+        never overlaps the notes kept before).
+        """
+        offset = self._offset
+        rewound = self._rewind_stream(beat - offset) if self.revisable else None
+        if rewound is None:
+            return None
+        pending = self.pending_seed
+        if pending is not None and rewound + offset >= pending.at_beat:
+            self._prime(pending.seed, rewound + offset)
+            self.pending_seed = None
+        return rewound + offset
+
+    def hear(self, note: NoteEvent) -> None:
+        """A performer's note (show beats) for the context, laid in at the next revision (duet; any thread)."""
+        with self._requests:
+            self._heard.append(note)
+
+    def _rewind_stream(self, beat: float) -> float | None:
+        """`PianoStream.rewind_to(beat)` (stream beats); with a performer's notes heard, back to where they
+        were played, laying them into the context there (`encore.models.piano.duet.insert_notes`)."""
+        from encore.models.piano.duet import insert_notes
+
+        with self._requests:
+            heard, self._heard = self._heard, []
+        if not heard:
+            return self.stream.rewind_to(beat)
+        offset = self._offset
+        return insert_notes(self.stream, [replace(note, onset_beats=note.onset_beats - offset) for note in heard], beat)
 
     def _prime(self, seed: Seed, at_beat: float) -> None:
         if isinstance(seed, Path):

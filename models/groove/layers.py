@@ -45,15 +45,17 @@ class GaussianHead(nn.Module):
 
 
 class LstmEncoder(nn.Module):
-    """Bidirectional LSTM over the window; the two final states give the posterior."""
+    """Bidirectional LSTM over the window; the two final states give the posterior. `dropout` applies to
+    its inputs in training."""
 
-    def __init__(self, channels: int, hidden: int, size: int) -> None:
+    def __init__(self, channels: int, hidden: int, size: int, dropout: float = 0.0) -> None:
         super().__init__()
+        self.dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=True)
         self.head = GaussianHead(2 * hidden, size)
 
     def forward(self, inputs: torch.Tensor) -> Posterior:
-        _, (state, _) = self.lstm(inputs)
+        _, (state, _) = self.lstm(self.dropout(inputs))
         return self.head(torch.cat([state[0], state[1]], dim=-1))
 
 
@@ -112,15 +114,21 @@ class DecodedLoop:
 
 
 class AutoregressiveDecoder(nn.Module):
-    """LSTM decoder of a full loop, conditioned on the latent at every step and through its first state."""
+    """LSTM decoder of a full loop, conditioned on the latent at every step and through its first state.
 
-    def __init__(self, size: int, hidden: int, layers: int, drums: int) -> None:
+    `dropout` applies in training to the inputs of every LSTM layer (previous step and latent for the
+    first), as Magenta's input dropout does; generation runs in eval mode without it.
+    """
+
+    def __init__(self, size: int, hidden: int, layers: int, drums: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.drums = drums
         self.layers = layers
         self.hidden = hidden
         self.initial = nn.Linear(size, 2 * layers * hidden)
-        self.lstm = nn.LSTM(3 * drums + size, hidden, num_layers=layers, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(3 * drums + size, hidden, num_layers=layers, batch_first=True,
+                            dropout=dropout if layers > 1 else 0.0)
         self.out = nn.Linear(hidden, 3 * drums)
 
     def _state(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,7 +143,7 @@ class AutoregressiveDecoder(nn.Module):
         """Teacher-forced pass; `target` is (batch, steps, 3 * drums) of hits, velocities and offsets."""
         previous = torch.cat([torch.zeros_like(target[:, :1]), target[:, :-1]], dim=1)
         inputs = torch.cat([previous, z[:, None, :].expand(-1, target.shape[1], -1)], dim=-1)
-        output, _ = self.lstm(inputs, self._state(z))
+        output, _ = self.lstm(self.dropout(inputs), self._state(z))
         return self._split(output)
 
     @torch.no_grad()
@@ -152,13 +160,16 @@ class AutoregressiveDecoder(nn.Module):
             z: (batch, size) latent.
             steps: window length.
             forced_hits: optional (batch, steps, drums) hits to play instead of the predicted ones.
-            allowed: optional (batch, drums) 0/1 mask; a 0 drum is never played.
+            allowed: optional 0/1 mask, (batch, drums) or per step (batch, steps, drums); a drum is never
+                played where it is 0 (the mask also applies to forced hits and to what is fed back).
 
         Returns:
             The decoded loop with `hits` set; `hit_logits` holds the predicted logits even where hits were
             forced.
         """
         state = self._state(z)
+        if allowed is not None and allowed.dim() == 2:
+            allowed = allowed[:, None, :].expand(-1, steps, -1)
         previous = torch.zeros(z.shape[0], 1, 3 * self.drums, dtype=z.dtype, device=z.device)
         logits, velocities, offsets, played = [], [], [], []
         for step in range(steps):
@@ -166,7 +177,7 @@ class AutoregressiveDecoder(nn.Module):
             decoded = self._split(output)
             hits = forced_hits[:, step : step + 1] if forced_hits is not None else (decoded.hit_logits > 0).to(z.dtype)
             if allowed is not None:
-                hits = hits * allowed[:, None, :]
+                hits = hits * allowed[:, step : step + 1]
             played.append(hits)
             logits.append(decoded.hit_logits)
             velocities.append(decoded.velocities)

@@ -85,6 +85,7 @@ class GrooveModel:
         temperature: float = 1.0,
         forced_hits: np.ndarray | None = None,
         generator_seed: int | None = None,
+        allowed_steps: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Encode batched inputs, draw latents and decode: the workhorse of every other method.
 
@@ -95,18 +96,18 @@ class GrooveModel:
             forced_hits: optional (batch, 32, 9) hits to play (humanize keeps the score's hits).
             generator_seed: seed of a private torch generator for reproducible latents (the global
                 generator is used, and left untouched, when None).
+            allowed_steps: optional (batch, 32) 0/1 array: no drum strikes on a step where it is 0.
 
         Returns:
             hits, velocities, offsets, each (batch, 32, 9); velocities and offsets are 0 where not hit.
         """
         self._check_names(inputs)
         tensors = {name: torch.from_numpy(_check(name, value, batched=True)) for name, value in inputs.items()}
-        allowed = None
-        drums_given = [name for name in DRUM_NAMES if name in tensors]
-        if drums_given:
-            allowed = torch.ones(batch, NUM_DRUMS)
-            for name in drums_given:
-                allowed[:, DRUM_NAMES.index(name)] = (tensors[name].amax(dim=(1, 2)) > 0.5).float()
+        allowed = torch.ones(batch, self.config.steps, NUM_DRUMS)
+        for name in (name for name in DRUM_NAMES if name in tensors):
+            allowed[:, :, DRUM_NAMES.index(name)] = (tensors[name].amax(dim=(1, 2)) > 0.5).float()[:, None]
+        if allowed_steps is not None:
+            allowed = allowed * torch.from_numpy(np.asarray(allowed_steps, np.float32))[:, :, None]
         generator = torch.Generator().manual_seed(generator_seed) if generator_seed is not None else None
         z = self.vae.latent(self.vae.encode(tensors), batch, temperature, generator)
         forced = torch.from_numpy(np.asarray(forced_hits, np.float32)) if forced_hits is not None else None
@@ -168,8 +169,25 @@ class GrooveModel:
         forced = np.repeat((score > 0.5).astype(np.float32)[None], samples, 0) if keep_hits else None
         return self._loops(self.decode_batch(batched, samples, temperature, forced, seed))
 
-    def drumify(self, groove: np.ndarray, temperature: float = 1.0, samples: int = 1, seed: int | None = None) -> list[DrumLoop]:
+    def drumify(
+        self,
+        groove: np.ndarray,
+        temperature: float = 1.0,
+        samples: int = 1,
+        seed: int | None = None,
+        lock_to_groove: bool = False,
+    ) -> list[DrumLoop]:
         """Turn a tapped groove (32, 3) into full drum loops; the score is drawn from the prior.
+
+        Args:
+            groove: hit, velocity and offset per 16th step.
+            temperature: scale of the latent standard deviation.
+            samples: number of drum loops.
+            seed: seed for reproducible samples.
+            lock_to_groove: strike only on the groove's hit steps (the model still picks the drums, their
+                velocities and timing, and may leave a tapped step silent). Without it the prior's score
+                decides where the hits go and the groove mostly sets the feel, so a syncopated tap can come
+                back as a straight beat.
 
         Raises:
             EncoreError: for an empty groove or the baseline model (which has no groove input).
@@ -177,9 +195,12 @@ class GrooveModel:
         if "groove" not in self.input_names:
             raise EncoreError(f"model {self.kind!r} cannot drumify (no groove input); use factorized, aux or aux11")
         groove = _check("groove", groove, batched=False)
-        if not (groove[:, 0] > 0.5).any():
+        tapped = groove[:, 0] > 0.5
+        if not tapped.any():
             raise EncoreError("the groove is empty: nothing to drumify")
-        return self.generate({"groove": groove}, temperature, samples, seed)
+        steps = np.repeat(tapped[None].astype(np.float32), samples, 0) if lock_to_groove else None
+        inputs = {"groove": np.repeat(groove[None], samples, 0)}
+        return self._loops(self.decode_batch(inputs, samples, temperature, generator_seed=seed, allowed_steps=steps))
 
     @torch.no_grad()
     def read_back(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

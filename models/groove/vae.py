@@ -7,9 +7,11 @@ slot order and decodes the full loop. At inference any slot may be left out: its
 prior N(0, I).
 
 Loss per example (summed over steps and drums, averaged over the batch): hit cross-entropy plus
-`value_weight` times the squared error of velocities and offsets where a drum is hit; plus `beta` times
-each latent's KL to N(0, I) above its free-bits tolerance; plus, with auxiliary decoders, the same
-reconstruction terms for each slot's input read back from its own latent alone.
+`value_weight` times the squared errors of velocities and (times `offset_weight`) offsets, where a drum is
+hit (or on every cell with `values_on_all_steps`); plus `beta` times each latent's KL to N(0, I) above its
+free-bits tolerance; plus, with auxiliary decoders, the same reconstruction terms for each slot's input read
+back from its own latent alone. With `input_dropout`, training replaces some slots' latents by prior draws
+before the main decoder (see `encore.models.groove.config.GrooveConfig`).
 """
 
 from __future__ import annotations
@@ -56,14 +58,15 @@ def slot_input(name: str, hits: torch.Tensor, velocities: torch.Tensor, offsets:
 def reconstruction_loss(
     hit_logits: torch.Tensor,
     hits: torch.Tensor,
-    values: list[tuple[torch.Tensor, torch.Tensor]],
-    value_weight: float = 1.0,
+    values: list[tuple[torch.Tensor, torch.Tensor, float]],
+    on_all_steps: bool = False,
 ) -> torch.Tensor:
-    """Per-example loss: hit cross-entropy plus `value_weight` times the squared errors of
-    (prediction, target) values on hits."""
+    """Per-example loss: hit cross-entropy plus, for each (prediction, target, weight), weight times the
+    squared errors on true hits (on every cell with `on_all_steps`)."""
     loss = F.binary_cross_entropy_with_logits(hit_logits, hits, reduction="none").flatten(1).sum(1)
-    for prediction, target in values:
-        loss = loss + value_weight * (((prediction - target) ** 2) * hits).flatten(1).sum(1)
+    mask = torch.ones_like(hits) if on_all_steps else hits
+    for prediction, target, weight in values:
+        loss = loss + weight * (((prediction - target) ** 2) * mask).flatten(1).sum(1)
     return loss
 
 
@@ -97,11 +100,11 @@ class GrooveVAE(nn.Module):
             if c.uses_mlp:
                 self.encoders[slot.name] = MlpEncoder(channels, c.steps, c.encoder_hidden, slot.size)
             else:
-                self.encoders[slot.name] = LstmEncoder(channels, c.encoder_hidden, slot.size)
+                self.encoders[slot.name] = LstmEncoder(channels, c.encoder_hidden, slot.size, c.dropout)
             if c.has_aux:
                 decoder = MlpSequenceDecoder if c.uses_mlp else LstmSequenceDecoder
                 self.aux_decoders[slot.name] = decoder(slot.size, c.steps, c.aux_hidden, channels)
-        self.decoder = AutoregressiveDecoder(c.latent_size, c.decoder_hidden, c.decoder_layers, c.drums)
+        self.decoder = AutoregressiveDecoder(c.latent_size, c.decoder_hidden, c.decoder_layers, c.drums, c.dropout)
 
     def inputs(self, hits: torch.Tensor, velocities: torch.Tensor, offsets: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every slot's input computed from full loops."""
@@ -136,12 +139,24 @@ class GrooveVAE(nn.Module):
         """Raw auxiliary-decoder outputs, one per slot (empty without auxiliary decoders)."""
         return {name: decoder(z[name]) for name, decoder in self.aux_decoders.items()}
 
+    def masked(self, z: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """In training, each slot's latent replaced by a prior draw with probability `input_dropout`,
+        independently per window; unchanged in eval mode or without input dropout."""
+        rate = self.config.input_dropout
+        if not (self.training and rate > 0):
+            return z
+        dropped = {}
+        for name, value in z.items():
+            drop = torch.rand(value.shape[0], 1, device=value.device) < rate
+            dropped[name] = torch.where(drop, torch.randn_like(value), value)
+        return dropped
+
     def forward(self, hits: torch.Tensor, velocities: torch.Tensor, offsets: torch.Tensor) -> VaeOutput:
         """Teacher-forced pass over a batch of loops."""
         posteriors = self.encode(self.inputs(hits, velocities, offsets))
         z = self.latent(posteriors, hits.shape[0])
         target = torch.cat([hits, velocities, offsets], dim=-1)
-        return VaeOutput(self.decoder(self.joined(z), target), posteriors, self.auxiliary(z))
+        return VaeOutput(self.decoder(self.joined(self.masked(z)), target), posteriors, self.auxiliary(z))
 
     def loss(
         self, hits: torch.Tensor, velocities: torch.Tensor, offsets: torch.Tensor
@@ -149,9 +164,9 @@ class GrooveVAE(nn.Module):
         """Training loss (scalar) and its parts as floats (`recon`, `kl`, `aux`, `hit_acc`)."""
         out = self(hits, velocities, offsets)
         decoded = out.decoded
-        recon = reconstruction_loss(
-            decoded.hit_logits, hits, [(decoded.velocities, velocities), (decoded.offsets, offsets)], self.config.value_weight
-        ).mean()
+        c = self.config
+        values = [(decoded.velocities, velocities, c.value_weight), (decoded.offsets, offsets, c.value_weight * c.offset_weight)]
+        recon = reconstruction_loss(decoded.hit_logits, hits, values, c.values_on_all_steps).mean()
         kl_raw = torch.zeros((), device=hits.device)
         kl_cost = torch.zeros((), device=hits.device)
         for slot in self.config.slots:
@@ -165,8 +180,9 @@ class GrooveVAE(nn.Module):
                 target = inputs[name]
                 if name == "groove":
                     read = aux_readout(name, raw)
-                    values = [(read[..., 1:], target[..., 1:])]
-                    term = reconstruction_loss(raw[..., :1], target[..., :1], values, self.config.value_weight)
+                    groove_values = [(read[..., 1:2], target[..., 1:2], c.value_weight),
+                                     (read[..., 2:], target[..., 2:], c.value_weight * c.offset_weight)]
+                    term = reconstruction_loss(raw[..., :1], target[..., :1], groove_values, c.values_on_all_steps)
                 else:
                     term = reconstruction_loss(raw, target, [])
                 aux = aux + term.mean()

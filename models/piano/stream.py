@@ -4,11 +4,19 @@ One `PianoStream` holds B independent streams that advance together (B=1 on stag
 restarts: priming with a new seed appends the seed to the same cache (which rolls when full), and the
 musical timeline runs on. Priming always ends with a `Bar` token, so what is generated next starts
 on a bar line at `position_beats`.
+
+With `enable_rewind(tokens)` the stream remembers its state before each of its last `tokens` steps
+(KV cache length, grammar, decoders, repetition window, random generator, logits) and `rewind_to(beat)`
+takes it back to the first of them at or after a beat, exactly: what it samples from there is what a
+stream that had sampled the same tokens would sample with the same random state (a revisable lookahead).
+A prime is a wall: nothing before it can be rewound to.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -20,11 +28,35 @@ from encore.models.notes import NoteEvent
 from encore.models.piano.checkpoint import PianoBundle
 from encore.models.piano.decoding import decode_step, prefill
 from encore.models.piano.grammar import BatchGrammar, GrammarTables
+from encore.models.piano.kv_cache import CacheMark
 from encore.models.piano.sampling import sample_next
-from encore.models.piano.streaming_decoder import StreamingDecoder, TokenTable
+from encore.models.piano.streaming_decoder import DecoderState, StreamingDecoder, TokenTable
 from encore.models.sampling_config import SamplingConfig
 
 RECENT_PITCHES = 128
+
+
+@dataclass(frozen=True)
+class StreamMark:
+    """The stream's state before one step: all `PianoStream.rewind_to` restores.
+
+    Attributes:
+        position_beats: Where the first stream had got in time.
+        clean: No note of the first stream starts at `position_beats` yet, so every note before the mark
+            starts earlier and every note after it at or later: a point to rewind to.
+    """
+
+    position_beats: float
+    clean: bool
+    cache: CacheMark
+    grammar: torch.Tensor
+    decoders: tuple[DecoderState, ...]
+    recent: torch.Tensor
+    generator: torch.Tensor
+    logits: torch.Tensor | None
+    tokens_generated: int
+    last_tokens: tuple[int, ...]
+    last_onset: float
 
 
 def score_token_ids(bundle: PianoBundle, score: Score) -> list[int]:
@@ -98,6 +130,69 @@ class PianoStream:
         self.logit_bias: torch.Tensor | None = None  # (vocab,) or (B, vocab), added before sampling
         self.tokens_generated = 0
         self.last_tokens: list[int] = []  # the token of each stream at the latest step
+        self.history: deque[StreamMark] = deque(maxlen=0)  # `enable_rewind`
+        self._last_onset = float("-inf")  # latest onset the first stream has completed
+
+    def enable_rewind(self, tokens: int) -> None:
+        """Remember the state before each of the last `tokens` steps, so `rewind_to` can go back to them.
+
+        The cache keeps enough rolls to undo for that many tokens.
+        """
+        self.history = deque(self.history, maxlen=tokens)
+        self.cache.keep_undo(-(-tokens // self.cache.evict_chunk) + 1 if tokens else 0)
+
+    def rewind_to(self, beat: float) -> float | None:
+        """Go back to the first remembered step at or after `beat` (the nearest such point that is exact).
+
+        Returns:
+            The beat rewound to: every note the stream completed from there on (all starting at or
+            after it) is forgotten, every earlier one stands. None when nothing at or after `beat`
+            can be taken back (not rendered that far, or not remembered).
+        """
+        marks = [*self.history, self._mark()]
+        for index, mark in enumerate(marks):
+            if mark.clean and mark.position_beats >= beat and self.cache.can_rewind(mark.cache):
+                self._restore(mark)
+                for _ in range(len(marks) - 1 - index):
+                    self.history.pop()
+                return mark.position_beats
+        return None
+
+    def rewind_before(self, beat: float) -> list[int] | None:
+        """Go back to the last remembered step at or before `beat` that is exact (as `rewind_to` chooses),
+        and return the tokens the first stream sampled from there, to be fed again (a duet inserting a
+        performer's notes among them: `encore.models.piano.duet`).
+
+        Returns:
+            The tokens, oldest first; None when no such step is remembered (nothing changes then).
+        """
+        marks = [*self.history, self._mark()]
+        for index in range(len(marks) - 1, -1, -1):
+            mark = marks[index]
+            if mark.clean and mark.position_beats <= beat and self.cache.can_rewind(mark.cache):
+                tokens = [later.last_tokens[0] for later in marks[index + 1:]]
+                self._restore(mark)
+                for _ in range(len(marks) - 1 - index):
+                    self.history.pop()
+                return tokens
+        return None
+
+    def _mark(self) -> StreamMark:
+        position = self.position_beats
+        return StreamMark(position, self._last_onset < position, self.cache.mark(), self.grammar.states.clone(),
+                          tuple(decoder.state() for decoder in self.decoders), self.recent,
+                          self.generator.get_state(), self.logits, self.tokens_generated, tuple(self.last_tokens),
+                          self._last_onset)
+
+    def _restore(self, mark: StreamMark) -> None:
+        self.cache.rewind(mark.cache)
+        self.grammar.states = mark.grammar.clone()
+        for decoder, state in zip(self.decoders, mark.decoders, strict=True):
+            decoder.restore(state)
+        self.recent, self.logits = mark.recent, mark.logits
+        self.generator.set_state(mark.generator)
+        self.tokens_generated, self.last_tokens = mark.tokens_generated, list(mark.last_tokens)
+        self._last_onset = mark.last_onset
 
     @property
     def position_beats(self) -> float:
@@ -123,6 +218,9 @@ class PianoStream:
         for token in batch:
             self.grammar.advance(token.expand(self.batch_size))
         self.logits = prefill(self.model, torch.tensor([tail] * self.batch_size, device=self.bundle.device), self.cache)
+        self.history.clear()  # a prime is a wall for rewinds
+        self.cache.forget_undo()
+        self._last_onset = max([self._last_onset, *(note.onset_beats for note in notes)])
         return notes
 
     def prime_midi(self, path: Path) -> list[NoteEvent]:
@@ -143,6 +241,8 @@ class PianoStream:
         """
         if self.logits is None:
             self.prime([])
+        if self.history.maxlen:
+            self.history.append(self._mark())
         window = min(self.sampling.repetition_window, RECENT_PITCHES)
         logits = self.logits if self.logit_bias is None else self.logits + self.logit_bias
         tokens = sample_next(logits, self.sampling, self.generator, self.grammar.allowed(),
@@ -154,7 +254,45 @@ class PianoStream:
         self.logits = decode_step(self.model, tokens, self.cache)
         self.tokens_generated += 1
         ids = self.last_tokens = tokens.tolist()
-        return [decoder.feed(token) for decoder, token in zip(self.decoders, ids, strict=True)]
+        notes = [decoder.feed(token) for decoder, token in zip(self.decoders, ids, strict=True)]
+        if notes[0]:
+            self._last_onset = max(self._last_onset, notes[0][-1].onset_beats)
+        return notes
+
+    @torch.inference_mode()
+    def feed_forced(self, token_ids: Sequence[int]) -> list[NoteEvent]:
+        """Feed tokens to a single stream as `step_batch(forced=...)` would one at a time, in one forward
+        pass (a duet laying a performer's notes into the context; `encore.models.piano.duet`).
+
+        A step is remembered for each token, as for sampled ones; no random number is drawn. Where the
+        tokens would make the cache roll, they are fed one at a time.
+
+        Returns:
+            The notes the tokens completed.
+        """
+        if not token_ids:
+            return []
+        if self.batch_size != 1 or self.cache.length + len(token_ids) > self.cache.max_length or self.logits is None:
+            return [note for token in token_ids for note in self.step_batch(forced=torch.tensor([token]))[0]]
+        before, logits = self.cache.mark(), self.logits
+        batch = torch.tensor([list(token_ids)], device=self.grammar.device)
+        after = self.model(batch, self.cache.reserve(len(token_ids)), self.cache)
+        notes: list[NoteEvent] = []
+        for index, token in enumerate(batch[0]):
+            if self.history.maxlen:
+                cache = CacheMark(before.length + index, before.tokens_seen + index, before.rolls)
+                self.history.append(replace(self._mark(), cache=cache, logits=logits if index == 0 else after[:, index - 1]))
+            tokens = token.reshape(1)
+            self.grammar.advance(tokens)
+            self._remember_pitches(tokens)
+            self.tokens_generated += 1
+            self.last_tokens = [int(token)]
+            completed = self.decoders[0].feed(int(token))
+            if completed:
+                self._last_onset = max(self._last_onset, completed[-1].onset_beats)
+            notes += completed
+        self.logits = after[:, -1]
+        return notes
 
     def step(self) -> list[NoteEvent]:
         """Sample one token of the single stream; return the notes it completed."""

@@ -27,7 +27,7 @@ from miditok import MusicTokenizer
 from encore.models.notes import NoteEvent
 from encore.models.piano import miditok_adapter as mt
 
-__all__ = ["Kind", "StreamingDecoder", "TokenTable"]
+__all__ = ["DecoderState", "Kind", "StreamingDecoder", "TokenTable"]
 
 
 class Kind(IntEnum):
@@ -165,6 +165,23 @@ class TokenTable:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class DecoderState:
+    """Everything a `StreamingDecoder` knows, to rewind it (`StreamingDecoder.state`, `restore`)."""
+
+    start_beats: float
+    tick: int
+    bar_tick: int
+    bar: int
+    position: int | None
+    initial_ts_open: bool
+    tempo: float | None
+    time_signature: int
+    stage: int
+    pitch: int
+    velocity: int
+
+
 class StreamingDecoder:
     """Decodes one REMI+ token id at a time into `NoteEvent`s, exactly as MidiTok decodes.
 
@@ -197,6 +214,18 @@ class StreamingDecoder:
         self._stage = 0  # 1: after Pitch, 2: after Pitch Velocity
         self._pitch = 0
         self._velocity = 0
+
+    def state(self) -> DecoderState:
+        """The decoder's state now, for `restore`."""
+        return DecoderState(self.start_beats, self._tick, self._bar_tick, self._bar, self._position,
+                            self._initial_ts_open, self._tempo, self._ts, self._stage, self._pitch, self._velocity)
+
+    def restore(self, state: DecoderState) -> None:
+        """Go back to a state taken with `state` (what follows decodes as it did from there)."""
+        self.start_beats, self._tick, self._bar_tick, self._bar = state.start_beats, state.tick, state.bar_tick, state.bar
+        self._position, self._initial_ts_open, self._tempo = state.position, state.initial_ts_open, state.tempo
+        self._set_time_signature(state.time_signature)
+        self._stage, self._pitch, self._velocity = state.stage, state.pitch, state.velocity
 
     def _set_time_signature(self, ts_index: int) -> None:
         self._ts = ts_index

@@ -21,6 +21,9 @@ COMMAND_MODULES = (
     "encore.stage.cli.groove",
     "encore.stage.cli.validate",
     "encore.stage.cli.plagiarism",
+    "encore.stage.cli.grpo_compare",
+    "encore.stage.cli.send",
+    "encore.stage.cli.arena",
 )
 
 

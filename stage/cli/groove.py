@@ -6,7 +6,8 @@ groups belong to the piano side; their owner calls `add_data_parser(data_subpars
 same commands as `encore groove data` and `encore groove train`. Handlers import torch lazily.
 
     encore groove data [--data-root DIR] [--rebuild]
-    encore groove train --model baseline|factorized|aux|aux11 [--steps N] [--max-minutes M] [--resume]
+    encore groove train --model baseline|factorized|aux|aux11 [--setup encore|paper] [--model-option K=V]
+        [--steps N] [--max-minutes M] [--resume]
     encore groove humanize SCORE.mid --out OUT.mid [--groove GROOVE.mid] [--samples N]
     encore groove drumify TAP.mid --out OUT.mid [--samples N]
     encore groove eval [--models ...] [--out docs/groove-eval.json]
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from encore.models.errors import EncoreError
-from encore.models.groove.config import MODEL_KINDS
+from encore.models.groove.config import MODEL_KINDS, SETUPS
 
 if TYPE_CHECKING:
     from encore.models.groove.model import GrooveModel
@@ -58,6 +59,11 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
     parser = subparsers.add_parser("groove", help="train a groove VAE on GMD")
     parser.add_argument("--model", choices=MODEL_KINDS, default=GrooveTrainerConfig.model)
+    parser.add_argument("--setup", choices=SETUPS, default=GrooveTrainerConfig.setup,
+                        help="model setup: encore (the shipped models') or paper (GrooVAE's; docs/groove.md)")
+    parser.add_argument("--model-option", dest="model_options", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one model config field, e.g. dropout=0.7 (repeatable; for ablations)")
+    parser.add_argument("--device", default=GrooveTrainerConfig.device, help="cpu, cuda, cuda:N or auto (default: cpu)")
     add_trainer_arguments(parser, GrooveTrainerConfig, run_dir_default="runs/groove-<model>")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's state.pt")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint folder (default models/checkpoints/groove-<model>)")
@@ -133,10 +139,15 @@ def run_data(args: argparse.Namespace) -> int:
 def run_train(args: argparse.Namespace) -> int:
     """Train one model and print the checkpoint folder."""
     from encore.stage.cli.train_options import build_trainer_config
-    from encore.training.groove.config import GrooveTrainerConfig
+    from encore.training.groove.config import GrooveTrainerConfig, parse_model_option
     from encore.training.groove.trainer import train
 
-    config = build_trainer_config(GrooveTrainerConfig, args, model=args.model)
+    try:
+        options = dict(parse_model_option(text) for text in args.model_options)
+    except ValueError as error:
+        raise EncoreError(f"--model-option {error}") from None
+    config = build_trainer_config(GrooveTrainerConfig, args, model=args.model, setup=args.setup,
+                                  model_options=options, device=args.device)
     print(f"checkpoint written to {train(config, args.data_root, args.resume, args.out)}")
     return 0
 
@@ -188,12 +199,10 @@ def run_drumify(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Run the evaluation and print the tables."""
-    from encore.training.groove.eval import evaluate, format_report
+    from encore.training.groove.eval import evaluate, format_report, write_results
 
     results = evaluate(args.models, args.data_root, args.limit, args.seed)
     print(format_report(results))
     if args.out:
-        import json
-
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        write_results(args.out, results)
     return 0

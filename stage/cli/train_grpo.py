@@ -1,5 +1,5 @@
-"""`encore train grpo` and `encore train critic`: GRPO tuning of the piano and its audio critic
-(the trainers live in training/grpo/)."""
+"""`encore train grpo`, `encore train critic` and `encore train preference`: GRPO tuning of the piano, its
+audio critic and its Bradley-Terry preference reward (the trainers live in training/grpo/)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 
 from encore.stage.cli.train_options import add_trainer_arguments, build_trainer_config
 from encore.training.grpo.config import PROMPT_SOURCES, CriticTrainerConfig, GrpoConfig
+from encore.training.grpo.preference_config import PreferenceTrainerConfig
 
-REWARD_HELP = ("reward: critic, scale, density, cmajor, audiobox, or weighted names such as critic:1,density:0.2 "
-               "(preference is not implemented yet)")
+REWARD_HELP = ("reward: critic, preference, scale, density, cmajor, audiobox, or weighted names such as "
+               "critic:1,density:0.2")
 
 
 def _render_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
@@ -23,7 +24,7 @@ def _render_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
 
 
 def add_train_grpo_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Add `encore train grpo` and `encore train critic`."""
+    """Add `encore train grpo`, `encore train critic` and `encore train preference`."""
     from encore.stage.cli.data import add_corpus_arguments
 
     defaults = {f.name: f.default for f in dataclasses.fields(GrpoConfig)}
@@ -34,6 +35,8 @@ def add_train_grpo_parsers(subparsers: argparse._SubParsersAction) -> None:
                       help=f"GRPO iterations (same as --steps; default {defaults['steps']})")
     grpo.add_argument("--reward", default=defaults["reward"], help=REWARD_HELP)
     grpo.add_argument("--critic", type=Path, default=None, help="critic folder (default: runs/critic/export)")
+    grpo.add_argument("--preference", type=Path, default=None,
+                      help="preference folder for the preference reward (default: runs/preference/export)")
     grpo.add_argument("--audiobox-checkpoint", type=Path, default=None,
                       help="local Audiobox Aesthetics checkpoint for the audiobox reward (optional extra)")
     grpo.add_argument("--checkpoint", default=defaults["checkpoint"], help="base model: a folder or a shipped name")
@@ -57,6 +60,22 @@ def add_train_grpo_parsers(subparsers: argparse._SubParsersAction) -> None:
     critic.add_argument("--device", default=critic_defaults["device"], help="auto, cpu or cuda")
     _render_arguments(critic, critic_defaults)
     critic.set_defaults(handler=run_train_critic)
+    _add_preference_parser(subparsers)
+
+
+def _add_preference_parser(subparsers: argparse._SubParsersAction) -> None:
+    defaults = {f.name: f.default for f in dataclasses.fields(PreferenceTrainerConfig)}
+    preference = subparsers.add_parser("preference", help="train the preference reward on the arena's votes "
+                                                          "(Bradley-Terry)")
+    preference.add_argument("--pairs", type=Path, required=True, help="the votes: `encore arena export --out PAIRS`")
+    preference.add_argument("--init-critic", type=Path, default=None,
+                            help="start from this audio critic folder (`encore train critic`; default: random weights)")
+    add_trainer_arguments(preference, PreferenceTrainerConfig, run_dir_default="runs/preference")
+    preference.add_argument("--held-out-fraction", type=float, default=defaults["held_out_fraction"],
+                            help="share of the votes held out, split by vote with --seed")
+    preference.add_argument("--device", default=defaults["device"], help="auto, cpu or cuda")
+    _render_arguments(preference, defaults)
+    preference.set_defaults(handler=run_train_preference)
 
 
 def _cache_dir(args: argparse.Namespace, required: bool) -> Path | None:
@@ -79,7 +98,7 @@ def run_train_grpo(args: argparse.Namespace) -> int:
 
     cache = _cache_dir(args, required=args.prompts != "procedural")
     fields = {name: getattr(args, name) for name in (
-        "reward", "critic", "audiobox_checkpoint", "checkpoint", "group_size", "max_new_tokens", "inner_updates", "micro_batch",
+        "reward", "critic", "preference", "audiobox_checkpoint", "checkpoint", "group_size", "max_new_tokens", "inner_updates", "micro_batch",
         "prompt_tokens", "temperature", "clip_epsilon", "beta", "split_fraction", "prompts", "device",
         "soundfont", "sample_rate", "crop_s", "render_workers")}
     config = build_trainer_config(GrpoConfig, args, cache_dir=cache, **fields)
@@ -99,4 +118,22 @@ def run_train_critic(args: argparse.Namespace) -> int:
     config = build_trainer_config(CriticTrainerConfig, args, cache_dir=_cache_dir(args, required=True), **fields)
     metrics = CriticTrainer(config).train()
     print(" ".join(f"{key}={value}" for key, value in metrics.items()))
+    return 0
+
+
+def run_train_preference(args: argparse.Namespace) -> int:
+    """Render the voted chunks, train the Bradley-Terry scorer, export, print the held-out accuracy."""
+    from encore.training.grpo.preference_train import PreferenceTrainer
+
+    fields = {name: getattr(args, name) for name in (
+        "pairs", "init_critic", "held_out_fraction", "device", "soundfont", "sample_rate", "crop_s", "render_workers")}
+    config = build_trainer_config(PreferenceTrainerConfig, args, **fields)
+    metrics = PreferenceTrainer(config).train()
+    accuracy = metrics["held_out_accuracy"]
+    print(f"held-out pairwise accuracy: {'n/a (no decisive held-out votes)' if accuracy is None else f'{accuracy:.3f}'}"
+          f" on {metrics['held_out_decisive']} votes for A or B ({metrics['held_out_votes']} held out)")
+    if metrics["held_out_new_chunk_accuracy"] is not None:
+        print(f"  of which with a chunk no training vote holds: {metrics['held_out_new_chunk_accuracy']:.3f} "
+              f"on {metrics['held_out_new_chunk_votes']} votes")
+    print(f"exported {config.run_dir / 'export'}; loss curves {config.run_dir / 'loss_curves.png'}")
     return 0

@@ -140,30 +140,39 @@ def test_drums_play_gm_pitches_on_channel_10_with_microtiming(groove_model: Groo
     assert_channels_reset(events, [DRUM_CHANNEL])
 
 
-def test_a_groove_switch_lands_at_the_next_window_boundary(library: dict[str, NamedGroove]) -> None:
+@pytest.mark.parametrize("commit_s", [0.1, None])
+def test_a_groove_switch_lands_at_the_commit_horizon_or_without_revisions_the_next_window(
+        library: dict[str, NamedGroove], commit_s: float | None) -> None:
     drums = DrumVoice(shipped("factorized"), library, DrumPart("library", "rock-117"), bpm=BPM)
     boundary: list[float] = []
     kicks = {"kick": [0, 8, 16, 24]}
 
     def switch(now: float) -> None:
         if now >= 5.3 and not boundary:
-            boundary.append(drums.position_beats)
+            horizon = (now + commit_s) * BPM / 60.0 if commit_s is not None else drums.position_beats
+            boundary.append(horizon)
             engine_ref[0].submit(SetGroove(mode="pattern", pattern=kicks))
 
     engine_ref: list[Engine] = []
     sink = MemorySink()
-    engine = Engine([drums], [sink], EngineConfig(bpm=BPM), now=VirtualClock(0.0))
+    engine = Engine([drums], [sink], EngineConfig(bpm=BPM, commit_s=commit_s), now=VirtualClock(0.0))
     engine_ref.append(engine)
     report = engine.run_offline(20.0, switch)
     ons = note_ons(sink.events)
     at = boundary[0]
-    assert at % WINDOW_BEATS == 0 and at > 5.3 * BPM / 60.0  # not the playhead (beat 10.6): a window line
+    if commit_s is None:
+        assert at % WINDOW_BEATS == 0 and at > 5.3 * BPM / 60.0  # not the playhead (beat 10.6): a window line
+    else:
+        assert at == pytest.approx(10.8)  # 100 ms after the playhead
     before, after = [e for e in ons if e.beat < at], [e for e in ons if e.beat >= at]
     assert {e.message[1] for e in before} > {36}  # the library groove: more than kicks
-    assert after and {e.message[1] for e in after} == {36}  # the pattern: only kicks from the line on
-    assert {round((e.beat - at) * 4) % 32 for e in after} <= {0, 8, 16, 24}
+    assert after and {e.message[1] for e in after} == {36}  # the pattern: only kicks from there on
+    assert {round(e.beat * 4) % 32 for e in after} <= {0, 8, 16, 24}
     assert [c.command for c in report.control_latencies] == ["SetGroove"]
+    first_kick = min(e.time for e in after)
+    assert report.control_latencies[0].seconds == pytest.approx(first_kick - 5.3, abs=0.011)
     assert drums.part.mode == "pattern"
+    assert_no_hanging_notes(sink.events)
 
 
 def test_an_unknown_groove_is_refused_and_the_drums_play_on(library: dict[str, NamedGroove]) -> None:
@@ -215,6 +224,27 @@ def test_follow_piano_drums_take_the_piano_onsets_and_feel(library: dict[str, Na
         offsets[name] = float(np.mean([e.beat * 4 - round(e.beat * 4) for e in followed]))
     assert offsets["laid back"] > 0.1 and offsets["pushed"] < -0.1, offsets
     assert offsets["laid back"] - offsets["pushed"] > 0.3, offsets
+
+
+@pytest.mark.parametrize("kind", GROOVE_KINDS)
+def test_follow_piano_drums_follow_a_syncopated_figure(library: dict[str, NamedGroove], kind: str) -> None:
+    """The piano loops a 3-3-2 figure on 16ths (two notes per onset): the drums following it strike
+    with the figure, not a straight beat (before the lock they played eighths: phi 0.20 with the figure,
+    0.72 with straight eighths, docs/groove.md)."""
+    half_bar = (0.0, 0.75, 1.5)
+    onsets = [start + beat for start in (0.0, 2.0) for beat in half_bar]
+    piano = PatternVoice("piano", 0, [NoteEvent(b, pitch, 100 if b == 0 else 80, 0.25)
+                                      for b in onsets for pitch in (48, 60)], 4.0)
+    piano.tap = NoteTap()
+    drums = DrumVoice(shipped(kind), library, DrumPart("follow-piano", "rock"), follow=piano.tap, bpm=BPM, seed=5)
+    _, events = play([piano, drums], 32.0)
+    assert_no_hanging_notes(events)
+    figure = steps_of(note_ons(events, "piano"), 0.0)
+    eighths = np.arange(32) % 2 == 0
+    windows = [steps_of(note_ons(events, "drums"), start) for start in np.arange(WINDOW_BEATS, 64.0, WINDOW_BEATS)]
+    with_figure = np.mean([phi(w, figure) for w in windows])
+    with_eighths = np.mean([phi(w, eighths) for w in windows])
+    assert with_figure > 0.5 and with_figure > with_eighths + 0.15, (with_figure, with_eighths)
 
 
 def test_a_failing_drum_model_is_stopped_and_the_piano_plays_on(library: dict[str, NamedGroove]) -> None:

@@ -109,28 +109,40 @@ def test_mute_and_solo_take_effect_at_the_next_note() -> None:
     assert_no_hanging_notes(sink.events)
 
 
-def test_reseed_starts_the_new_phrase_at_the_next_bar_line_after_what_was_rendered() -> None:
+@pytest.mark.parametrize(("commit_s", "bar"), [(0.1, 4.0), (None, 8.0)])
+def test_reseed_starts_the_new_phrase_at_the_next_bar_line_it_can_reach(commit_s: float | None, bar: float) -> None:
+    """Revised from the commit horizon (beat 2.2 at 1 s): the bar line at 4. Without revisions, after what
+    was rendered (to ~beat 7 at 1 s: a bar of lookahead and a chunk): the bar line at 8."""
     sink, ref = MemorySink(), []
-    engine = offline([eighths()], [sink], bpm=120.0)
+    engine = offline([eighths()], [sink], bpm=120.0, commit_s=commit_s)
     ref.append(engine)
     phrase = [NoteEvent(0.0, 72, 100, 1.0)]
     report = engine.run_offline(10.0, on_tick=at(1.0, Reseed(phrase, "pattern"), ref))
     first_new = next(e for e in note_ons(sink.events) if e.message[1] == 72)
-    assert first_new.beat == 8.0  # rendered to ~beat 7 at 1 s (one bar of lookahead + a chunk): next bar is 8
+    assert first_new.beat == bar
+    assert all(e.message[1] == 72 for e in note_ons(sink.events) if e.beat >= bar)
+    assert [e.beat for e in note_ons(sink.events) if e.beat < bar] == [i * 0.5 for i in range(int(bar * 2))]
     assert report.control_latencies[0].seconds == pytest.approx(first_new.time - 1.0, abs=0.011)
     assert_no_hanging_notes(sink.events)
 
 
-def test_sampling_change_is_picked_up_and_its_latency_measured() -> None:
+@pytest.mark.parametrize(("commit_s", "low", "high"), [(0.1, 0.1, 0.35), (None, 2.0, 3.0)])
+def test_sampling_change_is_picked_up_and_its_latency_measured(commit_s: float | None, low: float,
+                                                              high: float) -> None:
+    """Revised from the commit horizon (100 ms), the change sounds at the next eighth after it; without
+    revisions, after the bar and the chunk already rendered."""
     sink, ref = MemorySink(), []
     voice = eighths()
-    engine = offline([voice], [sink], bpm=120.0)
+    engine = offline([voice], [sink], bpm=120.0, commit_s=commit_s)
     ref.append(engine)
     command = SetSampling(temperature=0.5, top_p=0.8, min_p=0.05, repetition_penalty=1.2)
     report = engine.run_offline(6.0, on_tick=at(2.0, command, ref))
     assert voice.sampling == SamplingConfig(temperature=0.5, top_p=0.8, min_p=0.05, repetition_penalty=1.2)
     latency = report.control_latencies[0]
-    assert latency.command == "SetSampling" and 2.0 <= latency.seconds <= 3.0  # a bar and a chunk ahead
+    assert latency.command == "SetSampling" and low <= latency.seconds <= high
+    ons = note_ons(sink.events)
+    assert [e.beat for e in ons] == [i * 0.5 for i in range(len(ons))]  # re-rendered, nothing twice or lost
+    assert_no_hanging_notes(sink.events)
 
 
 def test_panic_silences_now_and_the_show_goes_on() -> None:

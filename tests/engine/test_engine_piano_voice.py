@@ -47,6 +47,12 @@ class ScriptedStream:
         self.primes += 1
         self.position_beats += 8.0
 
+    def enable_rewind(self, tokens: int) -> None:
+        assert tokens > 0
+
+    def rewind_to(self, beat: float) -> float | None:
+        return None  # remembers nothing: a revision takes nothing back
+
     def step(self) -> list[NoteEvent]:
         self.seen.append(self.sampling)
         self.tokens += 1

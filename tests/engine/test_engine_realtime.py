@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 
@@ -30,9 +31,9 @@ class SlowVoice(Voice):
 
     def render_until(self, beat: float) -> list[NoteEvent]:
         time.sleep(self.delay_s)
-        notes = [NoteEvent(float(b), 50, 80, 0.5) for b in range(int(self._position), int(beat))]
-        self._position = float(int(beat))
-        return notes
+        start, end = math.ceil(self._position), math.ceil(beat)
+        self._position = max(self._position, float(end))  # as `Voice.render_until` asks: at least `beat`
+        return [NoteEvent(float(b), 50, 80, 0.5) for b in range(start, end)]
 
 
 def test_a_lagging_voice_counts_underruns_while_the_others_keep_time() -> None:

@@ -117,7 +117,8 @@ def test_junk_bytes_and_text_are_one_command_error(raw: bytes | str) -> None:
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ('{"command": "jump"}', "unknown command 'jump' (commands: tempo, sampling, mute, solo, reseed, groove, next, panic, stop)"),
+        ('{"command": "jump"}', "unknown command 'jump' (commands: tempo, sampling, mute, solo, reseed, groove, next, previous, record, panic, stop, "
+         "performer, note, respond)"),
         ('{"bpm": 100}', "command: missing or not a name"),
         ('{"command": "tempo", "bmp": 100}', "tempo: unknown field 'bmp' (fields: bpm)"),
         ('{"command": "tempo"}', "tempo: missing field 'bpm'"),

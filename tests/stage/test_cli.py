@@ -27,7 +27,7 @@ def test_a_bad_setlist_is_one_line_and_exit_code_2(tmp_path: Path, capsys: pytes
     setlist.write_text("[click]\n[[songs]]\ntempo = 1000\nbars = 2\n")
     assert main(["play", str(setlist), "--headless"]) == 2
     error = capsys.readouterr().err.strip()
-    assert error.startswith("encore: error:") and "songs[0].tempo" in error and "\n" not in error
+    assert error.startswith("encore: error:") and "bad.toml:3: song 1: tempo" in error and "\n" not in error
 
 
 def test_recover_a_missing_journal_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

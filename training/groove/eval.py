@@ -17,11 +17,20 @@ two-bar test windows of `encore.training.groove.data`; offsets are in 16th notes
   velocity the test set's mean groove velocity, offset 0 on even (on-beat) 16ths and -0.05, -0.2 or -0.4 on
   odd (off-beat) 16ths. The table gives mean and standard deviation of the generated offsets of every hit
   on an odd step.
+
+Units. Our offsets are fractions of a 16th, late positive. Magenta's GrooVAE code, on which the papers'
+models are built, stores offsets in its tensors as twice that with early positive (`GrooveConverter`:
+`(quantized - true) / step * 2`, [-0.5, 0.5] of a step scaled to [-1, 1]). Read in those units
+(`PAPER_UNITS`: paper value = -2 x ours), a Table 2 groove of -0.2 delays the off-beats by 0.1 of a 16th,
+i.e. it swings them, and every diversity is twice our number. The results hold both readings:
+`diversity` and `fidelity` in our units (the groove's offsets as early 16th fractions, as before), and
+`diversity_paper_units` and `fidelity_paper_units` (grooves and results converted).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +45,8 @@ from encore.training.groove.data import load_windows
 RUNS = 5
 BASELINE_TEMPERATURES = (1.0, 2.0, 4.0)
 FIDELITY_OFFSETS = (-0.05, -0.2, -0.4)
+#: A paper value is this times ours (see module docstring, "Units").
+PAPER_UNITS = -2.0
 CHUNK = 512
 PAPER = {
     "diversity": {"baseline": 0.061, "factorized": 0.200, "aux": 0.222},
@@ -99,7 +110,8 @@ def diversity(model: GrooveModel, hits: np.ndarray, offsets: np.ndarray, tempera
     mask = hits > 0.5
     per_window = (spread * mask).sum(axis=(1, 2)) / np.maximum(mask.sum(axis=(1, 2)), 1)
     error = np.abs(runs - offsets[None])[:, mask].mean()
-    return {"diversity": float(per_window[mask.any(axis=(1, 2))].mean()), "offset_mae_to_real": float(error)}
+    value = float(per_window[mask.any(axis=(1, 2))].mean())
+    return {"diversity": value, "diversity_paper_units": abs(PAPER_UNITS) * value, "offset_mae_to_real": float(error)}
 
 
 def fidelity(model: GrooveModel, hits: np.ndarray, velocity: float, offset: float, seed: int) -> dict[str, float]:
@@ -142,6 +154,11 @@ def evaluate(models: list[str], data_root: Path | None = None, limit: int | None
             row["readback"] = readback(model, hits, velocities, offsets)
         if "groove" in model.input_names:
             row["fidelity"] = {str(o): fidelity(model, hits, mean_velocity, o, seed) for o in FIDELITY_OFFSETS}
+            row["fidelity_paper_units"] = {
+                str(o): {key: PAPER_UNITS * value if key != "std" else abs(PAPER_UNITS) * value
+                         for key, value in fidelity(model, hits, mean_velocity, o / PAPER_UNITS, seed).items()}
+                for o in FIDELITY_OFFSETS
+            }
         results["models"][name] = row
     return results
 
@@ -163,6 +180,14 @@ def format_report(results: dict) -> str:
         if "fidelity" in row:
             cells = [f"{row['fidelity'][str(o)]['mean']:.3f} ± {row['fidelity'][str(o)]['std']:.3f}" for o in header]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Both tables in paper units (Magenta's tensors: twice our offsets, early positive)", ""]
+    lines.append("| model | diversity | " + " | ".join(f"groove {o} (paper {PAPER['fidelity'][o]})" for o in header) + " |")
+    lines.append("|---" * (len(header) + 2) + "|")
+    for name, row in models.items():
+        diversity_cell = f"{row['diversity']['1.0']['diversity_paper_units']:.3f}"
+        cells = [f"{row['fidelity_paper_units'][str(o)]['mean']:.3f} ± {row['fidelity_paper_units'][str(o)]['std']:.3f}"
+                 if "fidelity_paper_units" in row else "" for o in header]
+        lines.append(f"| {name} | {diversity_cell} | " + " | ".join(cells) + " |")
     lines += ["", "Reconstruction (all inputs, posterior means)", "", "| model | hit accuracy | hit F1 | velocity MAE (MIDI) | offset MAE |", "|---|---|---|---|---|"]
     for name, row in models.items():
         r = row["reconstruction"]
@@ -175,6 +200,13 @@ def format_report(results: dict) -> str:
     return "\n".join(lines)
 
 
+def write_results(path: Path, results: dict) -> None:
+    """Write `results` as JSON, keeping the keys of an existing file that `results` lacks (the `follow`
+    key of `encore.training.groove.follow_eval`)."""
+    kept = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**kept, **results}, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry: `python -m encore.training.groove.eval [--models ...] [--limit N] [--out FILE]`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -185,9 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     results = evaluate(args.models, limit=args.limit)
     print(format_report(results))
     if args.out:
-        import json
-
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        write_results(args.out, results)
 
 
 if __name__ == "__main__":

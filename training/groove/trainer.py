@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from encore.models.errors import EncoreError
 from encore.models.groove.checkpoint import save_checkpoint
-from encore.models.groove.config import GrooveConfig
 from encore.models.groove.vae import GrooveVAE
 from encore.models.shipped import shipped_folder
 from encore.training.groove.config import GrooveTrainerConfig
@@ -29,13 +29,13 @@ from encore.training.loss_curves import Series, save_loss_curves
 from encore.training.model_card import groove_card
 
 
-def tensors(windows: WindowSet, index: np.ndarray | slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Hits, velocities and offsets of some windows as float32 tensors."""
-    return (
-        torch.from_numpy(windows.hits[index].astype(np.float32)),
-        torch.from_numpy(windows.velocities[index].astype(np.float32)),
-        torch.from_numpy(windows.offsets[index].astype(np.float32)),
-    )
+def tensors(
+    windows: WindowSet, index: np.ndarray | slice, device: torch.device | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Hits, velocities and offsets of some windows as float32 tensors (on `device`, default CPU)."""
+    hits, velocities, offsets = (torch.from_numpy(array[index].astype(np.float32)).to(device or "cpu")
+                                 for array in (windows.hits, windows.velocities, windows.offsets))
+    return hits, velocities, offsets
 
 
 @torch.no_grad()
@@ -44,10 +44,11 @@ def evaluate_loss(model: GrooveVAE, windows: WindowSet, batch_size: int = 512) -
     if len(windows) == 0:
         return dict.fromkeys(("loss", "recon", "kl", "aux", "hit_acc"), float("nan"))
     model.eval()
+    device = next(model.parameters()).device
     totals: dict[str, float] = {}
     for start in range(0, len(windows), batch_size):
         part = slice(start, start + batch_size)
-        _, parts = model.loss(*tensors(windows, part))
+        _, parts = model.loss(*tensors(windows, part, device))
         count = len(windows.hits[part])
         for key, value in parts.items():
             totals[key] = totals.get(key, 0.0) + value * count
@@ -97,13 +98,17 @@ def train(
         config = replace(config, run_dir=Path(run_dir))
     run = config.run_dir
     run.mkdir(parents=True, exist_ok=True)
-    model = GrooveVAE(GrooveConfig.from_name(config.model))
+    device = torch.device(config.resolved_device())
+    model = GrooveVAE(config.model_config()).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     step, wall, history = 0, 0.0, []
     rng = np.random.default_rng(config.seed)
     state_path = run / "state.pt"
     if resume and state_path.is_file():
-        state = torch.load(state_path, weights_only=False)
+        state = torch.load(state_path, map_location=device, weights_only=False)
+        saved = GrooveTrainerConfig.from_dict(state["config"]).model_config()
+        if saved != model.config:
+            raise EncoreError(f"{state_path}: saved for {saved.to_dict()}; resume with the same --setup and --model-option")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, wall, history = state["step"], state["wall"], state["history"]
@@ -118,7 +123,7 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate_at(step)
         tick = time.monotonic()
-        loss, parts = model.loss(*tensors(train_set, rng.integers(0, len(train_set), config.batch_size)))
+        loss, parts = model.loss(*tensors(train_set, rng.integers(0, len(train_set), config.batch_size), device))
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -154,6 +159,6 @@ def train(
         "train_config": config.to_dict(),
     }
     out = Path(out_dir or shipped_folder("groove", config.model))
-    save_checkpoint(model, out, training, groove_card(config, training, {k: len(v) for k, v in windows.items()}))
+    save_checkpoint(model.cpu(), out, training, groove_card(config, training, {k: len(v) for k, v in windows.items()}))
     save_loss_curves(loss_panels(history), out / "losses.png", f"groove-{config.model}", log_scale=(RECON_PANEL,))
     return out

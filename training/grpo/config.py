@@ -41,6 +41,7 @@ class GrpoConfig(TrainerConfig, RenderSettings):
         reward: reward spec, `name` or `name:weight,name:weight` (see `encore.training.grpo.rewards`).
         critic: critic checkpoint folder for the `critic` reward (None: `runs/critic/export`).
         audiobox_checkpoint: local Audiobox Aesthetics checkpoint file for the `audiobox` reward.
+        preference: preference folder for the `preference` reward (None: `runs/preference/export`).
         group_size: completions per prompt (G).
         max_new_tokens: tokens sampled per completion.
         temperature: sampling temperature (no top-p: log-probs are of the full masked distribution).
@@ -62,6 +63,7 @@ class GrpoConfig(TrainerConfig, RenderSettings):
     reward: str = "critic"
     critic: Path | None = None
     audiobox_checkpoint: Path | None = None
+    preference: Path | None = None
     steps: int = 200
     batch_size: int = 8
     group_size: int = 8
@@ -87,6 +89,7 @@ class GrpoConfig(TrainerConfig, RenderSettings):
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir) if self.cache_dir is not None else None
         self.critic = Path(self.critic) if self.critic is not None else None
+        self.preference = Path(self.preference) if self.preference is not None else None
         self.soundfont = Path(self.soundfont)
         self.tempo_range = tuple(self.tempo_range)
         self.density_range = tuple(self.density_range)

@@ -89,6 +89,7 @@ class GrpoTrainer:
                                            weight_decay=0.0)
         self.reward = reward or build_reward(config.reward, critic=config.critic,
                                              audiobox_checkpoint=config.audiobox_checkpoint, density_range=config.density_range,
+                                             preference=config.preference,
                                              device=self.device)
         self.renderer: Renderer | None = None
         seed = config.seed * 1000 + self.rank

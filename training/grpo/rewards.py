@@ -5,7 +5,7 @@ Names: `critic` (the audio critic's P(real), `encore.training.grpo.critic`), `au
 Aesthetics content enjoyment, optional extra, `encore.training.grpo.audiobox`), and the symbolic ones
 for ablations (`encore.training.grpo.symbolic`): `scale` (scale consistency), `density` (notes per
 second in a target range) and `cmajor` (fraction of notes in C major, the toy reward of the tests).
-`preference` (Bradley-Terry on arena votes) is not implemented yet: it needs the arena's votes.
+`preference` is a Bradley-Terry scorer trained on the arena's votes (`encore.training.grpo.preference`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from encore.models.errors import EncoreError
 from encore.training.grpo.render import Rendered
 from encore.training.grpo.timing import TimedNote
 
-REWARD_NAMES = ("critic", "audiobox", "scale", "density", "cmajor")
+REWARD_NAMES = ("critic", "audiobox", "scale", "density", "cmajor", "preference")
 
 
 @dataclass
@@ -86,7 +86,7 @@ def parse_reward_spec(spec: str) -> list[tuple[str, float]]:
         name, _, weight = item.partition(":")
         if name not in REWARD_NAMES:
             known = ", ".join(REWARD_NAMES)
-            raise EncoreError(f"unknown reward {name!r} (known: {known}; preference is not implemented yet)")
+            raise EncoreError(f"unknown reward {name!r} (known: {known})")
         try:
             parts.append((name, float(weight) if weight else 1.0))
         except ValueError:
@@ -97,11 +97,12 @@ def parse_reward_spec(spec: str) -> list[tuple[str, float]]:
 
 
 def build_reward(spec: str, *, critic: Path | None = None, audiobox_checkpoint: Path | None = None,
-                 density_range: tuple[float, float] = (2.0, 10.0), device: torch.device | str = "cpu") -> Reward:
+                 preference: Path | None = None, density_range: tuple[float, float] = (2.0, 10.0),
+                 device: torch.device | str = "cpu") -> Reward:
     """The reward a spec names, each part built with the given settings.
 
     Raises:
-        EncoreError: an unknown name, a missing critic checkpoint, or the audiobox extra absent.
+        EncoreError: an unknown name, a missing critic or preference checkpoint, or the audiobox extra absent.
     """
     from encore.training.grpo import symbolic
 
@@ -115,6 +116,10 @@ def build_reward(spec: str, *, critic: Path | None = None, audiobox_checkpoint: 
             from encore.training.grpo.audiobox import AudioboxReward
 
             reward = AudioboxReward(audiobox_checkpoint, device)
+        elif name == "preference":
+            from encore.training.grpo.preference import PreferenceReward, default_preference_folder
+
+            reward = PreferenceReward.load(preference or default_preference_folder(), device)
         elif name == "scale":
             reward = symbolic.ScaleConsistency()
         elif name == "density":

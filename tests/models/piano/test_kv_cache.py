@@ -165,3 +165,39 @@ def test_reserve_refuses_more_than_capacity(model: Phi3) -> None:
     cache = model.setup_cache(1, max_length=16, sink_tokens=4)
     with pytest.raises(ValueError):
         cache.reserve(13)
+
+
+@pytest.mark.parametrize("rolls_back", [0, 1, 3])
+def test_a_rewind_restores_the_cache_bit_for_bit_across_rolls(model: Phi3, rolls_back: int) -> None:
+    """Rewound to a mark (across `rolls_back` undone rolls), the valid part of every buffer is exactly what
+    it was, and decoding on gives exactly the logits it gave the first time."""
+    cache = model.setup_cache(1, max_length=64)
+    cache.keep_undo(4)
+    tokens = torch.randint(0, 97, (1, 400))
+    prefill(model, tokens[:, :30], cache)
+    index = 30
+    while cache.rolls < 2:  # some history first, so the mark sits after rolls of its own
+        decode_step(model, tokens[:, index], cache)
+        index += 1
+    mark, buffers = cache.mark(), [b[:, :, : cache.length].clone() for b in (*cache.k_raw, *cache.k_rot, *cache.v)]
+    first = []
+    while cache.rolls < mark.rolls + rolls_back or len(first) < 5:
+        first.append(decode_step(model, tokens[:, index + len(first)], cache))
+    cache.rewind(mark)
+    assert (cache.length, cache.tokens_seen, cache.rolls) == (mark.length, mark.tokens_seen, mark.rolls)
+    now = [b[:, :, : cache.length] for b in (*cache.k_raw, *cache.k_rot, *cache.v)]
+    assert all(torch.equal(a, b) for a, b in zip(buffers, now, strict=True))
+    again = [decode_step(model, tokens[:, index + i], cache) for i in range(len(first))]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_a_rewind_past_the_kept_rolls_is_refused(model: Phi3) -> None:
+    cache = model.setup_cache(1, max_length=64)
+    cache.keep_undo(1)
+    prefill(model, torch.randint(0, 97, (1, 30)), cache)
+    mark = cache.mark()
+    while cache.rolls < mark.rolls + 2:
+        decode_step(model, torch.randint(0, 97, (1,)), cache)
+    assert not cache.can_rewind(mark)
+    with pytest.raises(ValueError, match="cannot rewind"):
+        cache.rewind(mark)

@@ -32,7 +32,7 @@ def test_symbolic_rewards_by_hand() -> None:
 def test_weighted_composition_and_specs() -> None:
     assert parse_reward_spec("critic") == [("critic", 1.0)]
     assert parse_reward_spec("cmajor:2, density:0.5") == [("cmajor", 2.0), ("density", 0.5)]
-    for bad in ("preference", "cmajor:x", ""):
+    for bad in ("loudness", "cmajor:x", ""):
         with pytest.raises(EncoreError):
             parse_reward_spec(bad)
     reward = build_reward("cmajor:2,scale:0.5")

@@ -1,0 +1,92 @@
+"""`encore grpo-compare`: what GRPO changed, on samples of the base and tuned models (docs/grpo.md).
+
+    encore grpo-compare generate --model NAME_OR_PATH --count 1000 --out FILE.npz [--batch 250] [--seed S]
+    encore grpo-compare report --samples base=FILE.npz --samples tuned=FILE.npz
+                               [--samples over-optimised=FILE.npz] --out-dir DIR
+
+`report` compares every model with the first one given.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `encore grpo-compare generate` and `encore grpo-compare report`."""
+    parser = subparsers.add_parser("grpo-compare",
+                                   help="sample models and compare their features and diversity (GRPO)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    generate = actions.add_parser("generate", help="sample completions of procedural prompts into an .npz")
+    generate.add_argument("--model", default="default",
+                          help="checkpoint folder or shipped name (default: default)")
+    generate.add_argument("--count", type=int, default=1000, help="completions to sample (default 1000)")
+    generate.add_argument("--out", type=Path, required=True, help="the .npz to write")
+    generate.add_argument("--batch", type=int, default=250, help="completions sampled together (default 250)")
+    generate.add_argument("--seed", type=int, default=0,
+                          help="seed of the prompts and the sampler (default 0; one seed, the same prompts)")
+    generate.add_argument("--new-tokens", type=int, default=256, help="tokens per completion (default 256)")
+    generate.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    generate.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    generate.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    generate.add_argument("--quiet", action="store_true", help="no progress bar")
+    generate.set_defaults(handler=run_generate)
+
+    report = actions.add_parser("report", help="features, diversity, table and JSON from sample files")
+    report.add_argument("--samples", action="append", required=True, metavar="LABEL=FILE.npz",
+                        help="a model's samples; repeat, the first is the base the others are compared with")
+    report.add_argument("--out-dir", type=Path, required=True,
+                        help="where features.png, diversity.png, features.md and compare.json go")
+    report.set_defaults(handler=run_report)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """Sample the model and save the .npz."""
+    import torch
+
+    from encore.models.piano.checkpoint import load_piano
+    from encore.training.grpo.compare import GenerationConfig, generate_samples
+
+    config = GenerationConfig(count=args.count, batch=args.batch, new_tokens=args.new_tokens,
+                              temperature=args.temperature, seed=args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    bundle = load_piano(args.model, device=device)
+    path = generate_samples(bundle, args.out, config, model_name=str(args.model), progress=not args.quiet)
+    print(f"wrote {path}: {config.count} completions of {config.new_tokens} tokens "
+          f"from {args.model} on {device}")
+    return 0
+
+
+def parse_samples(specs: list[str]) -> list[tuple[str, Path]]:
+    """`LABEL=FILE` pairs, labels unique.
+
+    Raises:
+        EncoreError: a spec without a label or a file, or a label given twice.
+    """
+    from encore.models.errors import EncoreError
+
+    pairs = []
+    for spec in specs:
+        label, _, file = spec.partition("=")
+        if not label.strip() or not file.strip():
+            raise EncoreError(f"--samples {spec!r}: expected LABEL=FILE.npz")
+        pairs.append((label.strip(), Path(file.strip())))
+    labels = [label for label, _ in pairs]
+    if len(set(labels)) != len(labels):
+        raise EncoreError(f"--samples: each label once (got {', '.join(labels)})")
+    return pairs
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Measure the sample files and write the report."""
+    from encore.training.grpo.compare import load_samples, write_report
+
+    sets = [load_samples(label, path) for label, path in parse_samples(args.samples)]
+    paths = write_report(sets, args.out_dir)
+    print(f"wrote {', '.join(str(path) for path in paths.values())}")
+    print(paths["table"].read_text(), end="")
+    return 0

@@ -1,0 +1,88 @@
+"""Port lookup across MIDI APIs, on a real JACK server: `--midi-port` and `--midi-in` without `--midi-api`."""
+
+from __future__ import annotations
+
+import builtins
+import time
+from pathlib import Path
+
+import pytest
+
+from encore.engine.midi_ports import MidiPortError, load_rtmidi, open_input, open_output
+from encore.stage.cli import main
+
+
+def jack_reader(received: list[list[int]]) -> object:
+    """A JACK client with an input port `test-reader:in` that keeps every message it gets."""
+    import rtmidi
+
+    reader = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "test-reader")
+    reader.set_callback(lambda event, _: received.append(event[0]))
+    reader.open_virtual_port("in")
+    return reader
+
+
+def test_encore_play_finds_a_jack_port_without_midi_api(jack_server: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    setlist = tmp_path / "set.toml"
+    setlist.write_text("[click]\n[[songs]]\ntempo = 240\nbars = 8\n", encoding="utf-8")
+    received: list[list[int]] = []
+    reader = jack_reader(received)
+    try:
+        code = main(["play", str(setlist), "--midi-port", "test-reader", "--seconds", "2"])
+        time.sleep(0.2)
+    finally:
+        reader.close_port()
+        reader.delete()
+    assert code == 0, capsys.readouterr().err
+    ons = [m for m in received if m[0] & 0xF0 == 0x90 and m[2] > 0]
+    offs = [m for m in received if m[0] & 0xF0 == 0x80 or (m[0] & 0xF0 == 0x90 and m[2] == 0)]
+    assert len(ons) >= 6 and len(offs) >= len(ons)  # the click, four a second, every note released
+    assert any(m[0] & 0xF0 == 0xB0 and m[1:] == [123, 0] for m in received)  # the end: All Notes Off
+
+
+def test_no_matching_port_lists_the_ports_there_are(jack_server: str) -> None:
+    received: list[list[int]] = []
+    reader = jack_reader(received)
+    try:
+        with pytest.raises(MidiPortError) as caught:
+            open_output("no-such-synth")
+        with pytest.raises(MidiPortError) as caught_in:
+            open_input("no-such-keyboard", api="jack")
+    finally:
+        reader.close_port()
+        reader.delete()
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("no MIDI output matches 'no-such-synth' (")
+    assert "jack: test-reader:in" in message and "alsa: " in message  # ALSA is tried first, then JACK
+    assert str(caught_in.value) == "no MIDI input matches 'no-such-keyboard' (jack: no ports)"
+
+
+def test_a_jack_input_is_found_without_naming_the_api(jack_server: str) -> None:
+    import rtmidi
+
+    keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "test-keys")
+    keys.open_virtual_port("out")
+    try:
+        opened = open_input("test-keys")
+        try:
+            assert (opened.api, opened.port) == ("jack", "test-keys:out")
+        finally:
+            opened.handle.close_port()
+            opened.handle.delete()
+    finally:
+        keys.close_port()
+        keys.delete()
+
+
+def test_a_missing_system_library_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_import = builtins.__import__
+
+    def failing_import(name: str, *args: object, **kwargs: object) -> object:
+        if name == "rtmidi":
+            raise ImportError("libasound.so.2: cannot open shared object file: No such file or directory")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    with pytest.raises(MidiPortError, match=r"cannot be loaded \(libasound.so.2: .*\): install the Debian package libasound2$"):
+        load_rtmidi()

@@ -1,0 +1,107 @@
+"""`encore grpo-compare`: tiny-model samples to an .npz and back, the report's files, errors, diversity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from encore.models.piano.checkpoint import PianoBundle, save_piano
+from encore.stage.cli import main
+from encore.training.grpo import features as ft
+from encore.training.grpo.compare import FEATURES, GenerationConfig, generate_samples, load_samples
+
+NEW_TOKENS = 60  # the tiny model's context is 128
+
+
+def tiny_checkpoint(folder: Path, seed: int) -> Path:
+    bundle = PianoBundle.random("tiny", seed=seed)
+    return save_piano(folder, bundle.model, bundle.tokenizer, "# tiny\n")
+
+
+def generate(model: Path, out: Path, count: int = 6, new_tokens: int = NEW_TOKENS) -> int:
+    return main(["grpo-compare", "generate", "--model", str(model), "--count", str(count), "--batch", "4",
+                 "--new-tokens", str(new_tokens), "--out", str(out), "--seed", "3", "--device", "cpu",
+                 "--quiet"])
+
+
+def test_generate_then_report_writes_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = {}
+    for seed, label in enumerate(("base", "tuned", "over-optimised")):
+        files[label] = tmp_path / f"{label}.npz"
+        assert generate(tiny_checkpoint(tmp_path / label, seed), files[label]) == 0
+    with np.load(files["base"]) as base, np.load(files["tuned"]) as tuned:
+        assert base["tokens"].shape == (6, 5 + NEW_TOKENS) and int(base["prompt_length"]) == 5
+        np.testing.assert_array_equal(base["tokens"][:, :5], tuned["tokens"][:, :5])  # one seed, same prompts
+        assert not np.array_equal(base["tokens"][:, 5:], tuned["tokens"][:, 5:])
+        assert json.loads(str(base["settings"]))["new_tokens"] == NEW_TOKENS
+    out = tmp_path / "report"
+    specs = [arg for label, path in files.items() for arg in ("--samples", f"{label}={path}")]
+    code = main(["grpo-compare", "report", *specs, "--out-dir", str(out)])
+    assert code == 0
+    for name in ("features.png", "diversity.png"):
+        assert (out / name).stat().st_size > 10_000
+    report = json.loads((out / "compare.json").read_text())
+    assert list(report["models"]) == ["base", "tuned", "over-optimised"] and report["base"] == "base"
+    assert set(report["changes"]) == {"tuned", "over-optimised"}
+    samples = load_samples("tuned", files["tuned"])
+    tuned = report["models"]["tuned"]
+    assert tuned["samples"] == 6
+    assert tuned["features"]["notes"]["mean"] == pytest.approx(np.mean([p.notes for p in samples.pieces]))
+    assert tuned["diversity"] == pytest.approx(ft.diversity(samples.rolls))
+    assert tuned["chance_diversity"] == pytest.approx(ft.chance_diversity(samples.rolls))
+    notes_change = report["changes"]["tuned"]["notes"]
+    base_notes = report["models"]["base"]["features"]["notes"]["mean"]
+    expected = np.mean([p.notes for p in samples.pieces]) - base_notes
+    assert notes_change["delta"] == pytest.approx(expected) and notes_change["paper_direction"] == 1
+    assert notes_change["paper_way"] is (None if expected == 0 else bool(expected > 0))
+    for feature in FEATURES:
+        fractions = tuned["features"][feature.table_of]["histogram"]["fractions"]
+        assert sum(fractions) == pytest.approx(1.0, abs=1e-3)  # every value falls in a bin
+    table = (out / "features.md").read_text()
+    assert all(f"| {feature.label} |" in table for feature in FEATURES)
+    assert "tuned − base (z)" in table and "over-optimised − base (z)" in table
+    assert table in capsys.readouterr().out
+
+
+def test_diversity_of_samples_beats_identical_copies(tmp_path: Path) -> None:
+    path = generate_samples(PianoBundle.random("tiny"), tmp_path / "s.npz",
+                            GenerationConfig(count=8, batch=8, new_tokens=NEW_TOKENS, seed=1), "tiny",
+                            progress=False)
+    rolls = load_samples("tiny", path).rolls
+    assert rolls.any(axis=(1, 2)).all()  # every opening has notes: the copies below are not empty rolls
+    copies = np.repeat(rolls[:1], len(rolls), axis=0)
+    assert ft.diversity(copies) == 0.0
+    assert ft.diversity(rolls) > 0.5
+
+
+@pytest.mark.parametrize("samples, message", [
+    (["base"], "expected LABEL=FILE.npz"),
+    (["base=a.npz", "base=b.npz"], "each label once"),
+    (["base=missing.npz"], "no such sample file"),
+    (["base=junk.npz"], "not a grpo-compare sample file"),
+])
+def test_bad_report_arguments_give_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            samples: list[str], message: str) -> None:
+    (tmp_path / "junk.npz").write_text("not numpy")
+    args = [arg for spec in samples for arg in ("--samples", str(tmp_path / spec) if "=" not in spec else
+                                                spec.replace("=", f"={tmp_path}/"))]
+    assert main(["grpo-compare", "report", *args, "--out-dir", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_different_lengths_and_too_long_completions_are_refused(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    model = tiny_checkpoint(tmp_path / "tiny", 0)
+    assert generate(model, tmp_path / "long.npz", count=2) == 0
+    assert generate(model, tmp_path / "short.npz", count=2, new_tokens=20) == 0
+    assert main(["grpo-compare", "report", "--samples", f"a={tmp_path / 'long.npz'}",
+                 "--samples", f"b={tmp_path / 'short.npz'}", "--out-dir", str(tmp_path / "out")]) == 2
+    assert "differ in completion length" in capsys.readouterr().err
+    assert generate(model, tmp_path / "too-long.npz", count=2, new_tokens=200) == 2
+    assert "exceed the context" in capsys.readouterr().err
+    assert not (tmp_path / "too-long.npz").exists()
