@@ -149,6 +149,7 @@ class Engine(CommandApplier):
         self._stopped = False
         self.start_gate: Callable[[float], Awaitable[float]] | None = None  # an external clock's start (sync/)
         self.stop_requested = threading.Event()  # a Stop was submitted (it ends a wait at the start gate)
+        self._command_arrived: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None  # wakes `run`
         self._marks: list[LatencyMark] = []
         self._cues: list[tuple[float, Command]] = []
         self._wakers: dict[str, asyncio.Event] = {}  # a real-time feeder waits on its voice's
@@ -157,7 +158,8 @@ class Engine(CommandApplier):
     # Commands -----------------------------------------------------------------------------------
 
     def submit(self, command: Command) -> CommandTicket:
-        """Queue a command from any thread, never blocking; applied at the engine's next tick (see `control`).
+        """Queue a command from any thread, never blocking; applied at once in a real-time show (the engine's
+        loop is woken), at the next tick offline (see `control`).
 
         Returns:
             A ticket resolving to `Applied` or `Rejected(reason)`. A command that `check` already
@@ -171,8 +173,12 @@ class Engine(CommandApplier):
             return ticket
         if not self.inbox.submit(command, ticket):
             self.results.publish(ticket, Rejected(command, SHOW_ENDED))
-        elif isinstance(command, Stop):
+            return ticket
+        if isinstance(command, Stop):
             self.stop_requested.set()
+        if (waiting := self._command_arrived) is not None:  # a real-time show applies it now, not at the tick
+            with contextlib.suppress(RuntimeError):  # the loop has closed: the show is over
+                waiting[0].call_soon_threadsafe(waiting[1].set)
         return ticket
 
     def subscribe(self, callback: Callable[[CommandResult], None]) -> Callable[[], None]:
@@ -300,11 +306,16 @@ class Engine(CommandApplier):
             for voice, notes in zip(self.voices.values(), prerolled, strict=True):
                 self._schedule(voice, notes or [])
             feeders = [asyncio.create_task(self._feed(v, loop, executors[v.name])) for v in self.live.values()]
+            arrived = asyncio.Event()
+            self._command_arrived = (loop, arrived)
             while not self._stopped and (self.show_time() < seconds if seconds is not None else not self._songs_over()):
                 self._apply(self.inbox.drain())
-                await asyncio.sleep(self.config.tick_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), self.config.tick_s)
+                arrived.clear()
         finally:
             self._stopped = True
+            self._command_arrived = None
             for task in feeders:
                 task.cancel()
             await asyncio.gather(*feeders, return_exceptions=True)

@@ -90,8 +90,8 @@ class PianoVoice(Voice):
                 notes = [note for note in notes if note.onset_beats < pending.at_beat]
                 self._prime(pending.seed, pending.at_beat)
                 self.pending_seed = None
-            if self.position_beats >= beat:
-                return notes
+            if self.position_beats >= beat and not self.stream.awaiting_note:
+                return notes  # never between a Position and its note: a render ending there would bring it a render late
             self.stream.sampling = self.sampling  # a swap between tokens; the stream reads it per step
             offset = self._offset
             notes.extend(replace(note, onset_beats=note.onset_beats + offset) for note in self.stream.step())

@@ -199,6 +199,11 @@ class PianoStream:
         """How far in musical time the (first) stream has got."""
         return self.decoders[0].position_beats
 
+    @property
+    def awaiting_note(self) -> bool:
+        """Whether the (first) stream has read a Position whose note has not completed yet."""
+        return self.decoders[0].awaiting_note
+
     def prime(self, token_ids: list[int]) -> list[NoteEvent]:
         """Feed context tokens to every stream, then a `Bar`; return the notes they hold (not for playing).
 

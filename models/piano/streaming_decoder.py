@@ -180,6 +180,7 @@ class DecoderState:
     stage: int
     pitch: int
     velocity: int
+    note_due: bool = False
 
 
 class StreamingDecoder:
@@ -214,11 +215,13 @@ class StreamingDecoder:
         self._stage = 0  # 1: after Pitch, 2: after Pitch Velocity
         self._pitch = 0
         self._velocity = 0
+        self._note_due = False  # a Position was read and no note at it has completed yet
 
     def state(self) -> DecoderState:
         """The decoder's state now, for `restore`."""
         return DecoderState(self.start_beats, self._tick, self._bar_tick, self._bar, self._position,
-                            self._initial_ts_open, self._tempo, self._ts, self._stage, self._pitch, self._velocity)
+                            self._initial_ts_open, self._tempo, self._ts, self._stage, self._pitch, self._velocity,
+                            self._note_due)
 
     def restore(self, state: DecoderState) -> None:
         """Go back to a state taken with `state` (what follows decodes as it did from there)."""
@@ -226,6 +229,7 @@ class StreamingDecoder:
         self._position, self._initial_ts_open, self._tempo = state.position, state.initial_ts_open, state.tempo
         self._set_time_signature(state.time_signature)
         self._stage, self._pitch, self._velocity = state.stage, state.pitch, state.velocity
+        self._note_due = state.note_due
 
     def _set_time_signature(self, ts_index: int) -> None:
         self._ts = ts_index
@@ -241,6 +245,7 @@ class StreamingDecoder:
             stage, self._stage = self._stage, 0
             if stage != 2:
                 return []
+            self._note_due = False
             tpq = self._tpq
             return [
                 NoteEvent(
@@ -266,12 +271,14 @@ class StreamingDecoder:
                 self._bar = 0  # a Position before any Bar is in bar 0
             self._position = self._values[token_id]
             self._tick = self._bar_tick + self._position * self._ticks_per_pos
+            self._note_due = True
         elif kind == _BAR:
             self._bar += 1
             if self._bar > 0:
                 self._tick = self._bar_tick + self._ticks_per_bar
             self._bar_tick = self._tick
             self._position = None
+            self._note_due = False
         elif kind == _TEMPO:
             self._tempo = self.table.tempos[self._values[token_id]]
         elif kind == _TIME_SIG:
@@ -279,6 +286,11 @@ class StreamingDecoder:
         elif kind == _IGNORED:
             self._initial_ts_open = False  # MidiTok reads it as a Pitch while looking for the first TimeSig
         return []
+
+    @property
+    def awaiting_note(self) -> bool:
+        """Whether a Position was read and no note at it has completed yet (its note is still coming)."""
+        return self._note_due
 
     def feed_many(self, token_ids: Iterable[int]) -> list[NoteEvent]:
         """Consume several token ids; return the notes they complete, in order."""

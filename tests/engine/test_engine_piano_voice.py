@@ -33,6 +33,7 @@ class ScriptedStream:
     position_beats: float = 0.0
     primes: int = 0
     tokens: int = 0
+    awaiting_note: bool = False  # every token completes what it starts
 
     def __post_init__(self) -> None:
         self.seen: list[SamplingConfig] = []

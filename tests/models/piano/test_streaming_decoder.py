@@ -271,3 +271,21 @@ def test_a_restored_state_decodes_on_as_before(token_table: TokenTable, real_seq
         for cut in range(0, len(states), 37):
             decoder.restore(states[cut])
             assert [decoder.feed(token_id) for token_id in ids[cut:800]] == emitted[cut:]
+
+
+def test_a_position_awaits_its_note_until_the_duration_or_the_next_bar(
+    remi_tokenizer: REMI, token_table: TokenTable
+) -> None:
+    """`awaiting_note` is what keeps a render from stopping between a Position and its note."""
+    vocab = remi_tokenizer.vocab
+    decoder = StreamingDecoder(token_table)
+    steps = [("Bar_None", False), ("Position_4", True), ("Pitch_60", True), ("Velocity_63", True),
+             ("Duration_1.0.8", False), ("Position_8", True), ("Bar_None", False)]
+    for token, awaiting in steps:
+        decoder.feed(vocab[token])
+        assert decoder.awaiting_note is awaiting, token
+    decoder.feed(vocab["Position_0"])
+    state = decoder.state()
+    decoder.feed_many([vocab["Pitch_60"], vocab["Velocity_63"], vocab["Duration_1.0.8"]])
+    decoder.restore(state)
+    assert decoder.awaiting_note
