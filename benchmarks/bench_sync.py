@@ -196,6 +196,28 @@ def jitter_result(seconds: float) -> dict:
             "sender_priority_granted": engine.sender.priority_granted}
 
 
+LINK_SECONDS = 60.0
+"""How long `make bench` runs the two Link peers (the 10-minute run is `python -m benchmarks.bench_sync link`)."""
+
+
+def run(quick: bool = False) -> list[dict]:
+    """Rows for `make bench`: clock-out lateness over 20 s and two Link peers' phase over a minute."""
+    jitter = jitter_result(10.0 if quick else 20.0)
+    rows = [{"name": "clock_out_jitter_p99", "value": jitter["p99_ms"], "unit": "ms",
+             "note": f"{jitter['ticks']} ticks at 120 bpm while {jitter['voice']} decodes; p50 {jitter['p50_ms']} ms, "
+                     f"max {jitter['max_ms']} ms, sender priority granted: {jitter['sender_priority_granted']}; "
+                     "target <= 1 ms"}]
+    link = link_result(20.0 if quick else LINK_SECONDS)
+    if "skipped" in link:
+        return [*rows, {"name": "link_phase_p99", "value": None, "unit": "ms", "note": f"skipped: {link['skipped']}"}]
+    sent = link["phase_sent_ms"]
+    rows.append({"name": "link_phase_p99", "value": sent["p99"], "unit": "ms",
+                 "note": f"two Encore peers in one Link session (a network namespace), {link['seconds']:.0f} s, "
+                         f"{sent['pairs']} click pairs as sent: p50 {sent['p50']} ms, max {sent['max']} ms; as "
+                         f"scheduled p99 {link['phase_due_ms']['p99']} ms; target: within 5 ms"})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
