@@ -179,7 +179,7 @@ def test_starts_from_a_critic_and_refuses_another_sample_rate(trained: dict, tmp
 
 def test_missing_checkpoint_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(EncoreError, match="encore train preference --pairs") as error:
-        build_reward("critic:0.5,preference:1", critic=None, preference=tmp_path / "nothing")
+        build_reward("density:0.5,preference:1", preference=tmp_path / "nothing")
     assert "\n" not in str(error.value)
 
 
