@@ -402,8 +402,8 @@ def _control_latency_rows() -> list[dict]:
             f"{CONTROL_GAP_S[0]}-{CONTROL_GAP_S[1]} s apart; submission to the first note rendered under the new "
             "setting sounding")
     rows.append({"name": "control_latency_p50", "value": round(percentile(on.latencies_s, 0.5), 3), "unit": "s",
-                 "note": f"commit horizon 100 ms (shipped): the latency is the command's wait for the engine's "
-                         f"tick (<= 10 ms), the horizon, then the wait for the piece's next onset; {what}; "
+                 "note": f"commit horizon 100 ms (shipped): the latency is the horizon, then the wait for the piece's "
+                         f"next onset (a command wakes the engine at once); {what}; "
                          f"{about(on)}; target <= 0.15 s"})
     rows.append({"name": "control_latency_p95", "value": round(percentile(on.latencies_s, 0.95), 3), "unit": "s",
                  "note": f"same run; max {max(on.latencies_s):.3f} s; target <= 0.25 s"})
