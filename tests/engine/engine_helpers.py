@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from encore.engine.control import Command
+from encore.engine.engine import Engine
 from encore.engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, CONTROL_CHANGE, MidiEvent
 from encore.engine.sinks.base import Sink
 from encore.engine.voices.base import Voice
@@ -86,3 +88,15 @@ class FailingSink(Sink):
     def reopen(self) -> bool:
         self.reopens += 1
         return self.reopenable
+
+
+def script(engine: Engine, plan: dict[float, Command | Callable[[float], None]]) -> Callable[[float], None]:
+    """An on_tick hook: at the first tick at or after each time, submit the command or call the function."""
+    pending = sorted(plan.items(), key=lambda item: item[0])
+
+    def hook(now: float) -> None:
+        while pending and now >= pending[0][0] - 1e-9:
+            action = pending.pop(0)[1]
+            action(now) if callable(action) else engine.submit(action)
+
+    return hook

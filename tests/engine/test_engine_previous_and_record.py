@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 
 import mido
 import pytest
-from engine_helpers import eighths, note_ons
+from engine_helpers import eighths, note_ons, script
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Command, Next, Previous, Record, SetTempo
+from encore.engine.control import Next, Previous, Record, SetTempo
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.results import Rejected
 from encore.engine.sinks.base import MemorySink
@@ -25,17 +24,6 @@ SONGS = (SongPlan("intro", 16, (SetTempo(120.0),)), SongPlan("verse", 16, (SetTe
 
 def offline(sinks: list, songs: tuple[SongPlan, ...] = ()) -> Engine:
     return Engine([eighths()], sinks, EngineConfig(bpm=120.0), now=VirtualClock(50.0), songs=songs)
-
-
-def script(engine: Engine, plan: dict[float, Command | Callable[[float], None]]) -> Callable[[float], None]:
-    pending = sorted(plan.items(), key=lambda item: item[0])
-
-    def hook(now: float) -> None:
-        while pending and now >= pending[0][0] - 1e-9:
-            action = pending.pop(0)[1]
-            action(now) if callable(action) else engine.submit(action)
-
-    return hook
 
 
 def test_previous_goes_back_a_song_at_a_bar_line_and_applies_its_commands_again() -> None:

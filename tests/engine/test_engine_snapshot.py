@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from engine_helpers import FailingSink, eighths, note_ons
+from engine_helpers import FailingSink, eighths, note_ons, script
 
 from encore.engine.clock import VirtualClock
 from encore.engine.control import Command, Mute, Next, SetSampling, SetTempo, Solo
@@ -25,18 +25,6 @@ from encore.models.sampling_config import SamplingConfig
 
 def offline(voices: list[Voice], sinks: list, songs: tuple[SongPlan, ...] = (), **config: object) -> Engine:
     return Engine(voices, sinks, EngineConfig(**config), now=VirtualClock(50.0), songs=songs)
-
-
-def script(engine: Engine, plan: dict[float, Command | Callable[[float], None]]) -> Callable[[float], None]:
-    """An on_tick hook: at the first tick at or after each time, submit the command or call the function."""
-    pending = sorted(plan.items(), key=lambda item: item[0])
-
-    def hook(now: float) -> None:
-        while pending and now >= pending[0][0] - 1e-9:
-            action = pending.pop(0)[1]
-            action(now) if callable(action) else engine.submit(action)
-
-    return hook
 
 
 def sent_notes(events: list[MidiEvent], track: str, now_beat: float) -> list[tuple[float, int, int, float]]:

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mido
 import pytest
 from textual.pilot import Pilot
-from ui_helpers import FakeClock, build_show, play_with_ui, screen_text, until, until_screen, until_status
+from ui_helpers import (
+    FakeClock,
+    assert_every_note_closed,
+    build_show,
+    play_with_ui,
+    screen_text,
+    until,
+    until_screen,
+    until_status,
+)
 
 from encore.stage.ui.app import StageApp
 from encore.stage.ui.config import UiConfig
@@ -199,7 +207,7 @@ def test_record_off_and_on_and_panic_even_in_a_modal(setlist: Path, tmp_path: Pa
         assert isinstance(app.screen, ChoiceScreen), "escape panics; it does not close the list"
 
     play_with_ui(build_show(setlist, record), scenario)
-    _assert_every_note_closed(record)
+    assert_every_note_closed(record)
 
 
 def test_learn_mode_without_a_controller_says_how_to_get_one(setlist: Path) -> None:
@@ -263,25 +271,8 @@ def test_quit_asks_while_playing_then_stops_the_show_and_closes_the_recording(se
 
     report = play_with_ui(build_show(setlist, record), scenario)
     assert report.seconds < 60 and report.notes_sent > 0
-    _assert_every_note_closed(record)
+    assert_every_note_closed(record)
 
 
 def _recorder(app: StageApp):
     return next(output for output in app.show.snapshot().outputs if output.kind == "recorder")
-
-
-def _assert_every_note_closed(path: Path) -> None:
-    midi = mido.MidiFile(path)
-    sounding: dict[tuple[int, int], int] = {}
-    notes = 0
-    for track in midi.tracks:
-        for message in track:
-            if message.type == "note_on" and message.velocity > 0:
-                key = (message.channel, message.note)
-                sounding[key] = sounding.get(key, 0) + 1
-                notes += 1
-            elif message.type in ("note_off", "note_on"):
-                key = (message.channel, message.note)
-                sounding[key] = sounding.get(key, 0) - 1
-                assert sounding[key] >= 0, f"a note-off without its note: {message}"
-    assert notes > 0 and not any(sounding.values()), f"notes left sounding: {sounding}"

@@ -13,9 +13,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import mido
 import pytest
-from ui_helpers import REPO, digit_lines, write_setlist
+from ui_helpers import REPO, assert_every_note_closed, digit_lines, write_setlist
 
 START_TIMEOUT_S = 120.0
 """Loading the models and starting the show on a loaded machine."""
@@ -100,16 +99,5 @@ def test_encore_play_in_tmux_keys_change_the_show_and_quit_leaves_no_note_soundi
         assert "PLAYING" not in pane  # the terminal is back: the UI is gone
     finally:
         tmux.kill()
-    notes, sounding = 0, {}
-    for track in mido.MidiFile(record).tracks:
-        for message in track:
-            if message.type == "note_on" and message.velocity > 0:
-                key = (message.channel, message.note)
-                sounding[key] = sounding.get(key, 0) + 1
-                notes += 1
-            elif message.type in ("note_off", "note_on"):
-                key = (message.channel, message.note)
-                sounding[key] = sounding.get(key, 0) - 1
-                assert sounding[key] >= 0, f"a note-off without its note: {message}"
-    assert notes > 0 and not any(sounding.values()), f"notes left sounding: {sounding}"
+    assert_every_note_closed(record)
     assert wav.stat().st_size > 44

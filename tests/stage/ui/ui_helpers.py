@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import mido
 from rich.console import Console
 from textual.pilot import Pilot
 
@@ -162,3 +163,21 @@ def digit_lines(text: str) -> list[str]:
     console = Console(file=io.StringIO(), width=80, record=True)
     console.print(Digits(text, Style(bold=True)))
     return console.export_text().splitlines()
+
+
+def assert_every_note_closed(path: Path) -> None:
+    """Every note-on in the MIDI file at `path` has its note-off, none ends twice, and it holds notes."""
+    midi = mido.MidiFile(path)
+    sounding: dict[tuple[int, int], int] = {}
+    notes = 0
+    for track in midi.tracks:
+        for message in track:
+            if message.type == "note_on" and message.velocity > 0:
+                key = (message.channel, message.note)
+                sounding[key] = sounding.get(key, 0) + 1
+                notes += 1
+            elif message.type in ("note_off", "note_on"):
+                key = (message.channel, message.note)
+                sounding[key] = sounding.get(key, 0) - 1
+                assert sounding[key] >= 0, f"a note-off without its note: {message}"
+    assert notes > 0 and not any(sounding.values()), f"notes left sounding: {sounding}"
