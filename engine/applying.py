@@ -94,14 +94,15 @@ class CommandApplier:
             self._marks.remove(mark)
             self._record_latency(mark.submitted, mark.voice, mark.onset_time)
 
-    def _commit_beat(self) -> float:
+    def commit_beat(self) -> float:
         """The commit horizon: what sounds before this beat is final, what comes after can be revised."""
         return self.clock.beat_at(max(self.show_time(), 0.0) + (self.config.commit_s or 0.0))
 
-    def _revises(self, voice: Voice) -> bool:
+    def revises(self, voice: Voice) -> bool:
+        """Whether a change to `voice` is heard from the commit horizon (rewinds on, and the voice can)."""
         return self.config.commit_s is not None and voice.revisable and voice.name in self.live
 
-    def _revise(self, voice: Voice, from_beat: float, seed: Seed | None = None) -> None:
+    def revise_voice(self, voice: Voice, from_beat: float, seed: Seed | None = None) -> None:
         """Make `voice` render again from `from_beat` (with `seed` from there); wake its feeder."""
         self.revisions.ask(voice, from_beat, seed)
         self._rearm_marks(voice.name, from_beat)
@@ -109,9 +110,9 @@ class CommandApplier:
 
     def _changed(self, voice: Voice, item: Submitted) -> None:
         """`voice` plays under a new setting: revise it from the commit horizon, and mark the latency."""
-        if self._revises(voice):
-            beat = self._commit_beat()
-            self._revise(voice, beat)
+        if self.revises(voice):
+            beat = self.commit_beat()
+            self.revise_voice(voice, beat)
         else:
             beat = voice.position_beats
         self._marks.append(LatencyMark(item, voice.name, beat))
@@ -163,9 +164,9 @@ class CommandApplier:
                 self.router.set_soloed(self.voices[name].name, soloed)
             case Reseed(seed=seed, voice=name):
                 voice = self.voices[name]
-                if at_beat is None and self._revises(voice):
-                    beat = self.clock.next_bar_line(self._commit_beat())
-                    self._revise(voice, beat, seed)
+                if at_beat is None and self.revises(voice):
+                    beat = self.clock.next_bar_line(self.commit_beat())
+                    self.revise_voice(voice, beat, seed)
                 else:
                     beat = at_beat if at_beat is not None else self.clock.next_bar_line(voice.position_beats)
                     voice.reprime(seed, beat)

@@ -150,7 +150,7 @@ class Performer:
             self._unfollow(engine)
         if self.mode == "call-response":
             self._call.clear()
-            self._end_rest(engine.clock.next_beat(engine._commit_beat()))
+            self._end_rest(engine.clock.next_beat(engine.commit_beat()))
         self.mode = mode
         if mode == "drums-follow":
             self._follow(engine)
@@ -229,9 +229,9 @@ class Performer:
         if piano is None or piano.name not in engine.live:
             return
         piano.hear(note)
-        beat = engine._commit_beat()
-        if engine._revises(piano):
-            engine._revise(piano, beat)
+        beat = engine.commit_beat()
+        if engine.revises(piano):
+            engine.revise_voice(piano, beat)
         self.heard.append((beat, time.perf_counter()))
 
     # Call and response -------------------------------------------------------------------------------
@@ -239,10 +239,10 @@ class Performer:
     def _start_rest(self, engine: Engine) -> None:
         """The piano rests from the commit horizon: its notes from there are rendered again and dropped."""
         piano = _piano(engine.voices)
-        beat = engine._commit_beat()
+        beat = engine.commit_beat()
         self._rests.append((beat, math.inf))
-        if piano is not None and engine._revises(piano):
-            engine._revise(piano, beat)
+        if piano is not None and engine.revises(piano):
+            engine.revise_voice(piano, beat)
 
     def _end_rest(self, beat: float) -> None:
         """The open rest ends at `beat`."""
@@ -259,7 +259,7 @@ class Performer:
         call = self._call + [NoteEvent(n.onset_beats, n.pitch, n.velocity, max(now_beat - n.onset_beats, 1.0 / 32.0))
                              for n in self._held.values()]
         self._call.clear()
-        at = engine.clock.next_beat(engine._commit_beat())
+        at = engine.clock.next_beat(engine.commit_beat())
         self._end_rest(at)
         if piano is None or not call:
             return
@@ -268,8 +268,8 @@ class Performer:
         origin = at - math.ceil((at - first) / bar - 1e-9) * bar
         seed: Seed = tuple(NoteEvent(n.onset_beats - origin, n.pitch, n.velocity, n.duration_beats)
                            for n in sorted(call, key=lambda n: (n.onset_beats, n.pitch)))
-        if engine._revises(piano):
-            engine._revise(piano, at, seed)
+        if engine.revises(piano):
+            engine.revise_voice(piano, at, seed)
         else:
             piano.reprime(seed, at)
 
@@ -296,8 +296,8 @@ class Performer:
 
     @staticmethod
     def _revise_drums(engine: Engine, drums: DrumVoice) -> None:
-        if engine.playing and engine._revises(drums):
-            engine._revise(drums, engine._commit_beat())
+        if engine.playing and engine.revises(drums):
+            engine.revise_voice(drums, engine.commit_beat())
 
 
 def _piano(voices: Mapping[str, Voice]) -> PianoVoice | None:
