@@ -27,6 +27,7 @@ from encore.training.groove.config import GrooveTrainerConfig
 from encore.training.groove.data import WindowSet, load_windows
 from encore.training.loss_curves import Series, save_loss_curves
 from encore.training.model_card import groove_card
+from encore.training.optimizer_step import clipped_step, set_learning_rate
 
 
 def tensors(
@@ -120,14 +121,10 @@ def train(
     bar = tqdm(total=config.steps, initial=step, desc=f"groove-{config.model}", unit="step")
     recent: list[float] = []
     while step < config.steps and not config.out_of_time(time.monotonic() - started):
-        for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate_at(step)
+        set_learning_rate(optimizer, config.learning_rate_at(step))
         tick = time.monotonic()
         loss, parts = model.loss(*tensors(train_set, rng.integers(0, len(train_set), config.batch_size), device))
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        clipped_step(optimizer, loss, model.parameters(), config.grad_clip)
         step += 1
         recent.append(parts["loss"])
         bar.update(1)

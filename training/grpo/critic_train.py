@@ -29,6 +29,7 @@ from encore.training.grpo.render import RenderConfig, Renderer
 from encore.training.grpo.rollout import sample_rollouts
 from encore.training.grpo.timing import TimedNote, timed_notes
 from encore.training.loss_curves import save_loss_curves
+from encore.training.optimizer_step import clipped_step, set_learning_rate
 from encore.training.piano.prep import load_split
 
 SANITY_CROPS = 8
@@ -178,15 +179,11 @@ class CriticTrainer:
         started = invoked - self.wall_seconds
         self.model.train()
         while self.step < config.steps:
-            for group in self.optimizer.param_groups:
-                group["lr"] = config.learning_rate_at(self.step)
+            set_learning_rate(self.optimizer, config.learning_rate_at(self.step))
             rows = torch.from_numpy(self.rng.choice(len(features), size=config.batch_size))
             logits = self.model.forward_mel(features[rows].to(self.device).float())
             loss = F.binary_cross_entropy_with_logits(logits, labels[rows].to(self.device))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
-            self.optimizer.step()
+            clipped_step(self.optimizer, loss, self.model.parameters(), config.grad_clip)
             self.step += 1
             self.wall_seconds = time.perf_counter() - started
             self.history["train"].append((self.step, loss.item()))

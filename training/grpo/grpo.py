@@ -30,6 +30,7 @@ from encore.training.grpo.rewards import Reward, RewardBatch, build_reward
 from encore.training.grpo.rollout import Rollouts, completion_logprobs, sample_rollouts
 from encore.training.grpo.timing import timed_notes
 from encore.training.loss_curves import save_loss_curves
+from encore.training.optimizer_step import set_learning_rate
 
 RESUME_MUST_MATCH = ("checkpoint", "group_size", "max_new_tokens", "prompts", "prompt_tokens")
 
@@ -174,8 +175,7 @@ class GrpoTrainer:
         config = self.config
         started = time.perf_counter()
         learning_rate = config.learning_rate_at(self.iteration)
-        for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate
+        set_learning_rate(self.optimizer, learning_rate)
         prompts, source = self.prompts.batch(config.batch_size, config.prompts, config.split_fraction)
         prompts = prompts.repeat_interleave(config.group_size, dim=0)
         self.policy.eval()

@@ -32,6 +32,7 @@ from encore.training.grpo.preference_data import ChunkMels, PairVote, read_votes
 from encore.training.grpo.render import RenderConfig
 from encore.training.loss_curves import save_loss_curves
 from encore.training.model_card import markdown_table, render_card, training_section
+from encore.training.optimizer_step import clipped_step, set_learning_rate
 
 EVAL_CROPS = 64
 HISTORY = ("train", "held-out loss", "train error", "held-out error")
@@ -112,8 +113,7 @@ class PreferenceTrainer:
         started = time.perf_counter()
         self.model.train()
         while self.step < config.steps:
-            for group in self.optimizer.param_groups:
-                group["lr"] = config.learning_rate_at(self.step)
+            set_learning_rate(self.optimizer, config.learning_rate_at(self.step))
             drawn = self.rng.integers(len(self.train_votes), size=config.batch_size)
             batch = [self.train_votes[i] for i in drawn]
             pairs = torch.tensor([(v.a, v.b) for v in batch])
@@ -122,10 +122,7 @@ class PreferenceTrainer:
             margins = scores[inverse[:, 0]] - scores[inverse[:, 1]]
             targets = torch.tensor([v.target for v in batch], device=self.device)
             loss = F.binary_cross_entropy_with_logits(margins, targets)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
-            self.optimizer.step()
+            clipped_step(self.optimizer, loss, self.model.parameters(), config.grad_clip)
             self.step += 1
             self.wall_seconds = time.perf_counter() - started
             self.history["train"].append((self.step, loss.item()))

@@ -20,6 +20,7 @@ from encore.models.piano.checkpoint import save_piano
 from encore.models.piano.phi3 import Phi3, Phi3Config
 from encore.models.piano.tokenizer import load_tokenizer
 from encore.training.loss_curves import save_loss_curves
+from encore.training.optimizer_step import clipped_step, set_learning_rate
 from encore.training.piano.config import PianoTrainerConfig
 from encore.training.piano.prep import load_split
 from encore.training.piano.token_batches import CropSampler, evaluation_windows, unigram_loss
@@ -133,15 +134,11 @@ class Trainer:
         self.model.train()
         while self.step < config.steps:
             tick = time.perf_counter()
-            for group in self.optimizer.param_groups:
-                group["lr"] = config.learning_rate_at(self.step)
+            set_learning_rate(self.optimizer, config.learning_rate_at(self.step))
             batch = self.sampler.batch(config.batch_size).to(self.device)
             with autocast:
                 loss = language_model_loss(self.ddp, batch, self.pad_id)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
-            self.optimizer.step()
+            clipped_step(self.optimizer, loss, self.model.parameters(), config.grad_clip)
             self.step += 1
             self.wall_seconds = time.perf_counter() - started
             tokens_per_second = config.batch_size * config.crop * self.world / (time.perf_counter() - tick)
