@@ -19,8 +19,10 @@ following the piano).
 what it rendered. `revise(from_beat)` (any thread) asks it to render again from `from_beat` under its
 current settings; the worker thread takes the request in `render` (the piano between two tokens too),
 calls `rewind(from_beat)` and notes the beat from which the notes it returned before are void; the
-engine collects that with `take_void` after each render and unqueues them. To make a voice revisable,
-set `revisable = True` and implement `rewind`.
+engine collects that with `take_void` after each render and unqueues them. The engine is then waiting
+for the notes rendered again: `answer_pending` says so until a render has returned one, and a voice
+that renders step by step (the piano) returns at its first completed note instead of at the beat
+asked. To make a voice revisable, set `revisable = True` and implement `rewind`.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Voice:
         self._asked = 0  # revision requests made
         self._taken = 0  # revision requests the worker has taken
         self._void: float | None = None  # notes returned before, from this beat on, are void
+        self.answer_pending = False  # a revision was taken and no render has returned a note since
 
     @property
     def position_beats(self) -> float:
@@ -99,13 +102,13 @@ class Voice:
         raise NotImplementedError
 
     def render(self, beat: float) -> list[NoteEvent]:
-        """What the engine calls: `render_until(beat)`, then the notes published to `tap` (if set); or, with
-        a revision pending, the rewind alone (the engine asks again from where the voice now stands)."""
+        """What the engine calls: a pending revision taken (the rewind), then `render_until(beat)`, then the
+        notes published to `tap` (if set)."""
         if self._revision is not None:
             self._apply_revision()
-            notes: list[NoteEvent] = []
-        else:
-            notes = self.render_until(beat)
+        notes = self.render_until(beat)
+        if notes:
+            self.answer_pending = False
         if self.tap is not None:
             self.tap.publish(notes, self.position_beats)
         return notes
@@ -149,6 +152,7 @@ class Voice:
         """Take the pending revision and rewind (worker thread); returns the beat voided from, if any."""
         with self._requests:
             beat, self._revision, self._taken = self._revision, None, self._asked
+        self.answer_pending = True
         void = self.rewind(beat) if beat is not None else None
         if void is not None:
             with self._requests:

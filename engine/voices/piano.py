@@ -78,13 +78,19 @@ class PianoVoice(Voice):
         return self._offset + self.stream.position_beats
 
     def render_until(self, beat: float) -> list[NoteEvent]:
-        """Sample tokens until the stream reaches `beat`, re-priming at a pending seed's bar line; return
-        early after taking a revision."""
+        """Sample tokens until the stream reaches `beat`, re-priming at a pending seed's bar line; with a
+        revision taken (here between two tokens, or by `render` before), return at the first note
+        completed after it: the engine is waiting for it, and the rest of the stretch follows in the
+        next renders."""
         notes: list[NoteEvent] = []
+        answers_from = 0  # notes from this index on were sampled after the latest revision taken
         for _ in range(self.max_tokens_per_render):
             if self.revision_pending:
                 void = self._apply_revision()
-                return notes if void is None else [note for note in notes if note.onset_beats < void]
+                notes = notes if void is None else [note for note in notes if note.onset_beats < void]
+                answers_from = len(notes)
+            if self.answer_pending and len(notes) > answers_from and not self.stream.awaiting_note:
+                return notes
             pending = self.pending_seed  # read before the revision flag: `revise` sets them the other way round
             if pending is not None and self.position_beats >= pending.at_beat and not self.revision_pending:
                 notes = [note for note in notes if note.onset_beats < pending.at_beat]

@@ -270,22 +270,29 @@ class PianoStream:
         pass (a duet laying a performer's notes into the context; `encore.models.piano.duet`).
 
         A step is remembered for each token, as for sampled ones; no random number is drawn. Where the
-        tokens would make the cache roll, they are fed one at a time.
+        tokens make the cache roll, they go in two passes: those that fit, then the rest from the rolled
+        cache, which is where one token at a time would have rolled too (more than a roll's worth is fed
+        one at a time).
 
         Returns:
             The notes the tokens completed.
         """
         if not token_ids:
             return []
-        if self.batch_size != 1 or self.cache.length + len(token_ids) > self.cache.max_length or self.logits is None:
+        room = self.cache.max_length - self.cache.length
+        if self.batch_size != 1 or self.logits is None or len(token_ids) > room + self.cache.evict_chunk:
             return [note for token in token_ids for note in self.step_batch(forced=torch.tensor([token]))[0]]
+        if 0 < room < len(token_ids):
+            return self.feed_forced(token_ids[:room]) + self.feed_forced(token_ids[room:])
         before, logits = self.cache.mark(), self.logits
         batch = torch.tensor([list(token_ids)], device=self.grammar.device)
         after = self.model(batch, self.cache.reserve(len(token_ids)), self.cache)
+        first = self.cache.mark()  # after a roll, the first token's slot and the roll counted
+        first = CacheMark(first.length - len(token_ids), first.tokens_seen - len(token_ids), first.rolls)
         notes: list[NoteEvent] = []
         for index, token in enumerate(batch[0]):
             if self.history.maxlen:
-                cache = CacheMark(before.length + index, before.tokens_seen + index, before.rolls)
+                cache = before if index == 0 else CacheMark(first.length + index, first.tokens_seen + index, first.rolls)
                 self.history.append(replace(self._mark(), cache=cache, logits=logits if index == 0 else after[:, index - 1]))
             tokens = token.reshape(1)
             self.grammar.advance(tokens)

@@ -244,7 +244,8 @@ def test_insert_notes_places_the_performers_notes_at_their_beats_and_keeps_what_
     assert model_notes == [n for n in before if n.onset_beats < void][-len(model_notes):]
 
 
-def test_feed_forced_matches_forcing_one_token_at_a_time() -> None:
+@pytest.mark.parametrize("room", [None, 5], ids=["no roll", "rolls after 5 tokens"])
+def test_feed_forced_matches_forcing_one_token_at_a_time(room: int | None) -> None:
     import torch
 
     from encore.models.piano.checkpoint import PianoBundle
@@ -257,8 +258,12 @@ def test_feed_forced_matches_forcing_one_token_at_a_time() -> None:
         stream.enable_rewind(512)
         stream.prime_midi(SEED)
         stream.generate_until(stream.position_beats + 2.0)
+        if room is not None:  # sample on until the cache has `room` slots left before it rolls
+            while stream.cache.max_length - stream.cache.length > room:
+                stream.step()
         streams.append(stream)
     batched, single, donor = streams
+    rolls = batched.cache.rolls
     tokens = []
     for _ in range(12):  # what the model would sample next: a well-formed run of tokens
         donor.step()
@@ -267,6 +272,7 @@ def test_feed_forced_matches_forcing_one_token_at_a_time() -> None:
     stepped = [n for token in tokens for n in single.step_batch(forced=torch.tensor([token]))[0]]
     assert notes == stepped and batched.position_beats == single.position_beats
     assert torch.allclose(batched.logits, single.logits, atol=1e-4)
+    assert batched.cache.rolls == single.cache.rolls == rolls + (room is not None)
     assert [m.last_tokens for m in batched.history] == [m.last_tokens for m in single.history]
     assert [m.cache for m in batched.history] == [m.cache for m in single.history]
     for mine, theirs in zip(list(batched.history)[-12:], list(single.history)[-12:], strict=True):
