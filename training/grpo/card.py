@@ -27,9 +27,8 @@ def grpo_card(config: Any, metrics: dict, hardware: str) -> str:
     rows = [("reward, first iterations", metrics.get("reward_first", "—")),
             ("reward, last iterations", metrics.get("reward_last", "—")),
             ("KL to the base, last iteration", metrics.get("kl_last", "—"))]
-    if "validation_loss_base" in metrics:
-        rows += [("validation loss, base", metrics["validation_loss_base"]),
-                 ("validation loss, tuned", metrics["validation_loss_tuned"])]
+    rows += [(f"{split} loss, {model} (nats/token)", metrics[f"{split}_loss_{model}"])
+             for split in ("validation", "test") for model in ("base", "tuned") if f"{split}_loss_{model}" in metrics]
     results = [*markdown_table(("measure", "value"), [(name, f"{v:.4f}" if isinstance(v, float) else v)
                                                       for name, v in rows]),
                "", "```json", json.dumps(metrics, indent=2), "```"]

@@ -310,7 +310,11 @@ class GrpoTrainer:
 
         pad = self.tokenizer.vocab["PAD_None"]
         crop = min(512, self.policy.config.context_length)
-        windows = evaluation_windows(*load_split(self.config.cache_dir, "validation"), crop, pad,
-                                     self.config.eval_windows)
-        return {"validation_loss_base": held_out_loss(self.reference, windows, pad, self.device),
-                "validation_loss_tuned": held_out_loss(self.policy, windows, pad, self.device)}
+        losses = {}
+        for split in ("validation", "test"):
+            if not (self.config.cache_dir / f"{split}_tokens.npy").is_file():
+                continue
+            windows = evaluation_windows(*load_split(self.config.cache_dir, split), crop, pad, self.config.eval_windows)
+            losses[f"{split}_loss_base"] = held_out_loss(self.reference, windows, pad, self.device)
+            losses[f"{split}_loss_tuned"] = held_out_loss(self.policy, windows, pad, self.device)
+        return losses

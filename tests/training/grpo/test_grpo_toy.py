@@ -84,5 +84,7 @@ def test_prompts_from_the_split_and_held_out_loss_in_the_card(mini_cache: Path, 
     assert bool((prompts[:, 1] == trainer.prompts.bar).all())
     metrics = trainer.train()
     assert trainer.history[0]["prompts"] == "split"
-    assert metrics["validation_loss_base"] > 0 and metrics["validation_loss_tuned"] > 0
-    assert "validation loss, tuned" in (tmp_path / "export" / "README.md").read_text()
+    card = (tmp_path / "export" / "README.md").read_text()
+    for split in ("validation", "test"):
+        assert metrics[f"{split}_loss_base"] > 0 and metrics[f"{split}_loss_tuned"] > 0
+        assert f"{split} loss, tuned (nats/token) | {metrics[f'{split}_loss_tuned']:.4f}" in card
