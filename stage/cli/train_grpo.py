@@ -47,6 +47,11 @@ def add_train_grpo_parsers(subparsers: argparse._SubParsersAction) -> None:
     grpo.add_argument("--prompts", choices=PROMPT_SOURCES, default=defaults["prompts"],
                       help="procedural prompts, prompts cut from the training split, or both")
     grpo.add_argument("--device", default=defaults["device"], help="auto, cpu or cuda")
+    grpo.add_argument("--refresh-critic-every", type=int, default=defaults["refresh_critic_every"],
+                      help="fine-tune the reward's critic on the policy's samples against real crops every N "
+                           "iterations (0: never; needs the critic in the reward and prepared data)")
+    grpo.add_argument("--refresh-critic-steps", type=int, default=defaults["refresh_critic_steps"],
+                      help="critic optimizer steps per refresh")
     _render_arguments(grpo, defaults)
     grpo.set_defaults(handler=run_train_grpo)
 
@@ -96,11 +101,11 @@ def run_train_grpo(args: argparse.Namespace) -> int:
     """Tune, export, print the metrics."""
     from encore.training.grpo.grpo import GrpoTrainer
 
-    cache = _cache_dir(args, required=args.prompts != "procedural")
+    cache = _cache_dir(args, required=args.prompts != "procedural" or args.refresh_critic_every > 0)
     fields = {name: getattr(args, name) for name in (
         "reward", "critic", "preference", "audiobox_checkpoint", "checkpoint", "group_size", "max_new_tokens", "inner_updates", "micro_batch",
         "prompt_tokens", "temperature", "clip_epsilon", "beta", "split_fraction", "prompts", "device",
-        "soundfont", "sample_rate", "crop_s", "render_workers")}
+        "soundfont", "sample_rate", "crop_s", "render_workers", "refresh_critic_every", "refresh_critic_steps")}
     config = build_trainer_config(GrpoConfig, args, cache_dir=cache, **fields)
     metrics = GrpoTrainer(config).train()
     if metrics:

@@ -57,6 +57,13 @@ class GrpoConfig(TrainerConfig, RenderSettings):
         density_range: notes per second rewarded fully by the `density` reward.
         eval_windows: held-out windows for the export's validation loss (needs `cache_dir`).
         device: torch device; `auto` is CUDA when available, else CPU.
+        refresh_critic_every: fine-tune the reward's critic on the policy's samples every this many iterations
+            (0: never; needs the critic in the reward and `cache_dir`; see `encore.training.grpo.critic_refresh`).
+        refresh_critic_steps: critic optimizer steps per refresh.
+        refresh_critic_lr: the critic's (constant) learning rate in a refresh.
+        refresh_critic_batch: crops per refresh step: half real, the rest the policy's and a few negatives.
+        refresh_real_crops: real crops of the training split rendered once for the refreshes.
+        refresh_window: iterations whose policy samples a refresh trains on (the latest ones).
     """
 
     checkpoint: str = "default"
@@ -85,6 +92,12 @@ class GrpoConfig(TrainerConfig, RenderSettings):
     density_range: tuple[float, float] = (2.0, 10.0)
     eval_windows: int = 64
     device: str = "auto"
+    refresh_critic_every: int = 0
+    refresh_critic_steps: int = 10
+    refresh_critic_lr: float = 1e-4
+    refresh_critic_batch: int = 32
+    refresh_real_crops: int = 256
+    refresh_window: int = 2
 
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir) if self.cache_dir is not None else None
@@ -101,7 +114,9 @@ class GrpoConfig(TrainerConfig, RenderSettings):
     def validate(self) -> None:
         super().validate()
         self.check_at_least({"group_size": 2, "max_new_tokens": 1, "inner_updates": 1, "micro_batch": 1,
-                             "prompt_tokens": 2, "eval_windows": 1, "render_workers": 0})
+                             "prompt_tokens": 2, "eval_windows": 1, "render_workers": 0, "refresh_critic_every": 0,
+                             "refresh_critic_steps": 1, "refresh_critic_batch": 2, "refresh_real_crops": 1,
+                             "refresh_window": 1})
         if not self.temperature > 0:
             raise TrainerConfigError("temperature", f"must be positive (got {self.temperature})")
         if self.beta < 0 or self.clip_epsilon <= 0:
@@ -110,6 +125,10 @@ class GrpoConfig(TrainerConfig, RenderSettings):
             raise TrainerConfigError("prompts", f"must be one of {', '.join(PROMPT_SOURCES)} (got {self.prompts!r})")
         if self.prompts != "procedural" and self.cache_dir is None:
             raise TrainerConfigError("prompts", f"{self.prompts!r} needs prepared data (cache_dir)")
+        if not self.refresh_critic_lr > 0:
+            raise TrainerConfigError("refresh_critic_lr", f"must be positive (got {self.refresh_critic_lr})")
+        if self.refresh_critic_every and self.cache_dir is None:
+            raise TrainerConfigError("refresh_critic_every", "needs prepared data (cache_dir) for its real crops")
 
     def learning_rate_at(self, step: int) -> float:
         """Linear decay from `learning_rate` to `min_lr_ratio * learning_rate` at `steps` (after any warm-up)."""

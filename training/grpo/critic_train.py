@@ -67,6 +67,24 @@ def base_samples(bundle: PianoBundle, prompts: PromptMaker, count: int, max_new_
     return pieces
 
 
+def crop_mels(model: AudioCritic, audio: np.ndarray) -> torch.Tensor:
+    """fp16 log-mels (on the CPU) of (N, samples) audio, through `model`'s mel front end."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        return torch.cat([model.mel(chunk.to(device)).cpu().half() for chunk in torch.from_numpy(audio).split(64)])
+
+
+@torch.no_grad()
+def mel_probabilities(model: AudioCritic, mels: torch.Tensor) -> torch.Tensor:
+    """P(real) of log-mels, in eval mode (the model's mode is restored after)."""
+    device = next(model.parameters()).device
+    training = model.training
+    model.eval()
+    out = torch.cat([torch.sigmoid(model.forward_mel(chunk.to(device).float())).cpu() for chunk in mels.split(64)])
+    model.train(training)
+    return out
+
+
 class CriticTrainer:
     """One critic training run.
 
@@ -149,18 +167,11 @@ class CriticTrainer:
         return data
 
     def _mels(self, audio: np.ndarray) -> torch.Tensor:
-        with torch.no_grad():
-            return torch.cat([self.model.mel(chunk.to(self.device)).cpu().half()
-                              for chunk in torch.from_numpy(audio).split(64)])
+        return crop_mels(self.model, audio)
 
-    @torch.no_grad()
     def probabilities(self, mels: torch.Tensor) -> torch.Tensor:
         """P(real) of log-mels, in eval mode."""
-        self.model.eval()
-        out = torch.cat([torch.sigmoid(self.model.forward_mel(chunk.to(self.device).float())).cpu()
-                         for chunk in mels.split(64)])
-        self.model.train()
-        return out
+        return mel_probabilities(self.model, mels)
 
     def held_out_accuracy(self) -> float:
         """Accuracy at threshold 0.5 over the held-out real crops and base samples."""

@@ -2,7 +2,7 @@
 sampler, render and score them, normalise rewards per group, and take `inner_updates` clipped-ratio
 steps with a per-token KL to the frozen base. Progress bar, a JSONL log and a PNG reward curve per
 iteration, resumable state (`train_state.pt`), DDP through torchrun (each process its own prompts),
-fp16 export with a model card.
+fp16 export with a model card; optionally a critic refresh on the policy's samples (`critic_refresh`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from encore.models.piano.grammar import GrammarTables
 from encore.models.piano.phi3 import Phi3
 from encore.models.piano.streaming_decoder import TokenTable
 from encore.training.grpo.config import GrpoConfig
+from encore.training.grpo.critic_refresh import CriticRefresh
 from encore.training.grpo.loss import group_advantages, grpo_loss
 from encore.training.grpo.prompts import PromptMaker
-from encore.training.grpo.render import RenderConfig, Renderer
+from encore.training.grpo.render import RenderConfig, Rendered, Renderer
 from encore.training.grpo.rewards import Reward, RewardBatch, build_reward
 from encore.training.grpo.rollout import Rollouts, completion_logprobs, sample_rollouts
 from encore.training.grpo.timing import timed_notes
@@ -92,7 +93,11 @@ class GrpoTrainer:
                                              audiobox_checkpoint=config.audiobox_checkpoint, density_range=config.density_range,
                                              preference=config.preference,
                                              device=self.device)
+        self.render_config = RenderConfig(soundfont=config.soundfont, sample_rate=config.sample_rate,
+                                          crop_s=config.crop_s, workers=config.render_workers)
         self.renderer: Renderer | None = None
+        self.refresh = (CriticRefresh(config, self.reward, self.table, self.render_config)
+                        if config.refresh_critic_every else None)
         seed = config.seed * 1000 + self.rank
         self.prompts = PromptMaker(self.tokenizer, seed, config.tempo_range,
                                    config.cache_dir if config.prompts != "procedural" else None, config.prompt_tokens)
@@ -125,6 +130,8 @@ class GrpoTrainer:
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration, self.history, self.wall_seconds = state["iteration"], state["history"], state["wall_seconds"]
+        if self.refresh is not None and "critic_refresh" in state:  # absent: refresh off until now
+            self.refresh.load_state_dict(state["critic_refresh"])
         if self.rank < len(state["rng"]):
             generator_state, prompt_state = state["rng"][self.rank]
             self.generator.set_state(generator_state.cpu())  # map_location moved it; set_state wants a CPU tensor
@@ -149,6 +156,8 @@ class GrpoTrainer:
         state = {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
                  "iteration": self.iteration, "history": self.history, "wall_seconds": self.wall_seconds,
                  "rng": rngs, "config": self.config.to_dict()}
+        if self.refresh is not None:
+            state["critic_refresh"] = self.refresh.state_dict()
         torch.save(state, self.state_path.with_suffix(".tmp"))
         os.replace(self.state_path.with_suffix(".tmp"), self.state_path)
         self.save_curve()
@@ -161,13 +170,15 @@ class GrpoTrainer:
                        "std": [(r["iteration"], r["reward_std"]) for r in rows]},
             "KL to the base (k3, per token)": {"kl": [(r["iteration"], r["kl"]) for r in rows]},
         }
+        refreshes = [r for r in rows if "critic_p_real_before" in r]
+        if refreshes:
+            panels["critic P(real) of the policy's samples"] = {
+                when: [(r["iteration"], r[f"critic_p_real_{when}"]) for r in refreshes] for when in ("before", "after")}
         return save_loss_curves(panels, self.config.run_dir / "reward_curve.png", f"GRPO, reward {self.reward.name}")
 
-    def _render(self, notes: list) -> object:
-        config = self.config
+    def _render(self, notes: list) -> Rendered:
         if self.renderer is None:
-            self.renderer = Renderer(RenderConfig(soundfont=config.soundfont, sample_rate=config.sample_rate,
-                                                  crop_s=config.crop_s, workers=config.render_workers))
+            self.renderer = Renderer(self.render_config)
         return self.renderer.render(notes)
 
     def step(self) -> dict:
@@ -193,6 +204,7 @@ class GrpoTrainer:
         self.policy.train()
         parts = [self._update(rollouts, advantages, reference) for _ in range(config.inner_updates)][0]
         updated = time.perf_counter()
+        refreshed = self.refresh.after_iteration(self.iteration + 1, audio) if self.refresh is not None else {}
         count = rollouts.completions.numel()
         summary = torch.tensor([rewards.mean().item(), rewards.std().item(), parts["kl"], parts["clip_fraction"]],
                                device=self.device)  # NCCL reduces CUDA tensors only
@@ -206,7 +218,7 @@ class GrpoTrainer:
             "silent_fraction": float(audio.silent.mean()) if audio is not None else 0.0,
             "tokens_per_s": count * self.world / (updated - started),
             "sampling_s": sampled - started, "rendering_s": rendered - sampled, "reward_s": scored - rendered,
-            "update_s": updated - scored,
+            "update_s": updated - scored, **refreshed,
         }
 
     @torch.no_grad()
@@ -284,7 +296,8 @@ class GrpoTrainer:
             self.renderer = None
 
     def finish(self) -> dict:
-        """Export the tuned weights (fp16) with a model card; write and return the metrics."""
+        """Export the tuned weights (fp16) with a model card, and a refreshed critic beside them (`critic-export`);
+        write and return the metrics."""
         from encore.training.grpo.card import grpo_card
 
         config = self.config
@@ -301,6 +314,8 @@ class GrpoTrainer:
         (config.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         save_piano(config.run_dir / "export", self.policy.eval(), self.tokenizer,
                    grpo_card(config, metrics, hardware=str(self.device)))
+        if self.refresh is not None:
+            self.refresh.export(config.run_dir / "critic-export", self.history)
         return metrics
 
     def _held_out_losses(self) -> dict:
