@@ -287,8 +287,7 @@ class PianoStream:
         before, logits = self.cache.mark(), self.logits
         batch = torch.tensor([list(token_ids)], device=self.grammar.device)
         after = self.model(batch, self.cache.reserve(len(token_ids)), self.cache)
-        first = self.cache.mark()  # after a roll, the first token's slot and the roll counted
-        first = CacheMark(first.length - len(token_ids), first.tokens_seen - len(token_ids), first.rolls)
+        first = CacheMark(self.cache.start, self.cache.tokens_seen - len(token_ids), self.cache.rolls)  # after any roll
         notes: list[NoteEvent] = []
         for index, token in enumerate(batch[0]):
             if self.history.maxlen:
