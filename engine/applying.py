@@ -7,6 +7,8 @@ the queue, the router and the voices, and resolves the command's ticket.
 A command that changes what a voice plays (`SetSampling`, `Reseed`, `SetGroove`) revises the voice from
 the commit horizon on (`EngineConfig.commit_s` ahead of the playhead; `encore.engine.revisions`), when
 the voice can revise and revisions are on; otherwise it takes effect after what is already rendered.
+A sampling change reaches back further, to the first of the voice's onsets that it can render again
+before it is due (`revision_beat`).
 
 Control latency runs from submission to the moment the first note rendered under the new setting
 sounds: a `LatencyMark` finds that note when it is queued and is counted once its time has come; if a
@@ -19,6 +21,7 @@ import logging
 import math
 from dataclasses import dataclass
 
+from encore.engine.clock import VirtualClock
 from encore.engine.control import (
     Command,
     Mute,
@@ -45,6 +48,12 @@ from encore.engine.voices.drums import DrumVoice
 from encore.models.errors import EncoreError
 
 log = logging.getLogger(__name__)
+
+ANSWER_BASE_S = 0.02
+"""What a re-render costs besides its model steps: taking the request between two steps, the rewind, the
+round trip through the event loop (measured: 10-15 ms; benchmarks/bench_engine.py)."""
+ANSWER_MARGIN = 1.5
+"""Model steps are counted this many times over, against a slow step on a busy machine."""
 
 
 @dataclass
@@ -98,6 +107,34 @@ class CommandApplier:
         """The commit horizon: what sounds before this beat is final, what comes after can be revised."""
         return self.clock.beat_at(max(self.show_time(), 0.0) + (self.config.commit_s or 0.0))
 
+    def revision_beat(self, voice: Voice) -> float:
+        """Where a change to `voice` is heard from: the first onset of its queued notes, `commit_min_s` or
+        more ahead and before the commit horizon, that it can render again before it is due; else the
+        commit horizon."""
+        horizon = self.commit_beat()
+        if self.config.commit_min_s is None:
+            return horizon
+        now = max(self.show_time(), 0.0)
+        earliest = self.clock.beat_at(now + self.config.commit_min_s)
+        for beat, notes in self.scheduler.onsets(voice.name, earliest, horizon):
+            needed = self._answer_seconds(voice, notes)
+            if needed is None:
+                return horizon
+            if self.clock.time_at(beat) - now >= needed:
+                return beat
+        return horizon
+
+    def _answer_seconds(self, voice: Voice, notes: int) -> float | None:
+        """How long `voice` takes, with a margin, to render again `notes` notes at one onset (None: unknown).
+        Renders take no show time on the virtual clock."""
+        tokens = voice.answer_tokens(notes)
+        if tokens is None:
+            return None
+        if isinstance(self._now, VirtualClock):
+            return 0.0
+        speed = self.decode_speed(voice.name)
+        return None if speed is None else ANSWER_BASE_S + ANSWER_MARGIN * tokens / speed
+
     def revises(self, voice: Voice) -> bool:
         """Whether a change to `voice` is heard from the commit horizon (rewinds on, and the voice can)."""
         return self.config.commit_s is not None and voice.revisable and voice.name in self.live
@@ -111,7 +148,7 @@ class CommandApplier:
     def _changed(self, voice: Voice, item: Submitted) -> None:
         """`voice` plays under a new setting: revise it from the commit horizon, and mark the latency."""
         if self.revises(voice):
-            beat = self.commit_beat()
+            beat = self.revision_beat(voice)
             self.revise_voice(voice, beat)
         else:
             beat = voice.position_beats

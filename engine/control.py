@@ -8,7 +8,7 @@ effect:
 | command       | wire name  | takes effect                                                   |
 | ------------- | ---------- | -------------------------------------------------------------- |
 | `SetTempo`    | `tempo`    | at the next whole beat after the playhead; queued events are re-timed |
-| `SetSampling` | `sampling` | from the commit horizon (100 ms ahead): what is rendered past it is re-rendered |
+| `SetSampling` | `sampling` | from the commit horizon (100 ms ahead), or the piano's first onset from 50 ms ahead it can render again in time: what is rendered from there is re-rendered |
 | `Mute`/`Solo` | `mute`/`solo` | at the next note-on sent                                    |
 | `Reseed`      | `reseed`   | at the first bar line at or after the commit horizon            |
 | `SetGroove`   | `groove`   | from the commit horizon: the drum window holding it is decoded again |

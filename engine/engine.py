@@ -77,6 +77,10 @@ class EngineConfig:
         commit_s: The commit horizon: notes due within this many seconds of the playhead are final;
             later ones are revised when a command changes what their voice plays (docs/engine.md).
             None turns revisions off: a change then sounds after what is already rendered.
+        commit_min_s: A change may reach back before the commit horizon, to the first onset of the voice's
+            queued notes at least this far ahead that the voice can render again before it is due (from
+            the voice's `answer_tokens` and its measured decoding speed; at once on the virtual clock).
+            None: changes always wait for the commit horizon.
         preroll_beats: Rendered before the clock starts (the rest is rendered while playing).
         start_delay_s: Show time 0 is this long after the preroll ends.
         tick_s: How often the engine looks at its voices and commands.
@@ -94,6 +98,7 @@ class EngineConfig:
     min_lookahead_s: float = 0.2
     render_chunk_beats: float = 1.0
     commit_s: float | None = 0.1
+    commit_min_s: float | None = 0.05
     preroll_beats: float = 1.0
     start_delay_s: float = 0.05
     tick_s: float = 0.01

@@ -13,6 +13,7 @@ note-on was sent is never taken back: it keeps its note-off and sounds to its en
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -105,6 +106,13 @@ class Scheduler:
             onsets.append((note.onset_beats, on_time))
         self.counts.underruns += late_render
         return onsets
+
+    def onsets(self, track: str, from_beat: float, before_beat: float) -> list[tuple[float, int]]:
+        """The distinct onsets of `track`'s queued notes in [`from_beat`, `before_beat`), in order, each
+        with how many notes start there."""
+        counts = Counter(entry.note.onset_beats for entry in self._queued.get(track, [])
+                         if from_beat <= entry.note.onset_beats < before_beat)
+        return sorted(counts.items())
 
     def revoke(self, track: str, from_beat: float) -> list[NoteEvent]:
         """Take `track`'s notes starting at or after `from_beat` out of the queue, where their note-on is

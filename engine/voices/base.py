@@ -21,8 +21,10 @@ current settings; the worker thread takes the request in `render` (the piano bet
 calls `rewind(from_beat)` and notes the beat from which the notes it returned before are void; the
 engine collects that with `take_void` after each render and unqueues them. The engine is then waiting
 for the notes rendered again: `answer_pending` says so until a render has returned one, and a voice
-that renders step by step (the piano) returns at its first completed note instead of at the beat
-asked. To make a voice revisable, set `revisable = True` and implement `rewind`.
+that renders step by step (the piano) returns once its first onset is complete (every note starting
+there) instead of at the beat asked. To make a voice revisable, set `revisable = True` and implement `rewind`; a voice that can say
+how many steps a re-render of one onset takes (`answer_tokens`) lets a change reach back before the
+commit horizon, to the first of its onsets it can render again in time.
 """
 
 from __future__ import annotations
@@ -121,6 +123,11 @@ class Voice:
             The beat rewound to: the notes returned before that start at or after it are void, the earlier
             ones stand. None when nothing is taken back.
         """
+        return None
+
+    def answer_tokens(self, notes: int) -> int | None:
+        """How many model steps the voice takes to render again `notes` notes sharing one onset, once
+        rewound to that onset (None: it cannot say; a change then waits for the commit horizon)."""
         return None
 
     def revise(self, from_beat: float, seed: Seed | None = None) -> int:

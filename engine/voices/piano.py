@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 MAX_TOKENS_PER_RENDER = 4096
 REWIND_TOKENS = 512
 """Steps the stream remembers for rewinds: a bar and a beat of a dense piece is about 150 tokens."""
+TOKENS_PER_NOTE = 3
+"""A note is `Pitch Velocity Duration` after its onset's Position (`streaming_decoder`)."""
 
 
 class PianoVoice(Voice):
@@ -79,9 +81,9 @@ class PianoVoice(Voice):
 
     def render_until(self, beat: float) -> list[NoteEvent]:
         """Sample tokens until the stream reaches `beat`, re-priming at a pending seed's bar line; with a
-        revision taken (here between two tokens, or by `render` before), return at the first note
-        completed after it: the engine is waiting for it, and the rest of the stretch follows in the
-        next renders."""
+        revision taken (here between two tokens, or by `render` before), return once the first onset
+        sampled after it is complete (every note starting there: the stream has moved past it): the
+        engine is waiting for those notes, and the rest of the stretch follows in the next renders."""
         notes: list[NoteEvent] = []
         answers_from = 0  # notes from this index on were sampled after the latest revision taken
         for _ in range(self.max_tokens_per_render):
@@ -89,7 +91,7 @@ class PianoVoice(Voice):
                 void = self._apply_revision()
                 notes = notes if void is None else [note for note in notes if note.onset_beats < void]
                 answers_from = len(notes)
-            if self.answer_pending and len(notes) > answers_from and not self.stream.awaiting_note:
+            if self.answer_pending and len(notes) > answers_from and self.stream.past_last_onset:
                 return notes
             pending = self.pending_seed  # read before the revision flag: `revise` sets them the other way round
             if pending is not None and self.position_beats >= pending.at_beat and not self.revision_pending:
@@ -104,6 +106,12 @@ class PianoVoice(Voice):
             self.tokens += 1
         log.warning("piano voice: %d tokens without reaching beat %.2f", self.max_tokens_per_render, beat)
         return notes
+
+    def answer_tokens(self, notes: int) -> int | None:
+        """Pitch, Velocity and Duration per note, and the next Position; None while a performer's notes wait
+        to be laid in (that replay costs a forward pass more)."""
+        with self._requests:
+            return None if self._heard else TOKENS_PER_NOTE * notes + 1
 
     def rewind(self, beat: float) -> float | None:
         """Rewind the stream to its first remembered step at or after show beat `beat` (worker thread).

@@ -200,6 +200,12 @@ class PianoStream:
         return self.decoders[0].position_beats
 
     @property
+    def past_last_onset(self) -> bool:
+        """Whether the (first) stream has moved on from the onset of its last completed note (a later
+        Position or Bar), so no more notes can join that onset."""
+        return self._last_onset < self.position_beats
+
+    @property
     def awaiting_note(self) -> bool:
         """Whether the (first) stream has read a Position whose note has not completed yet."""
         return self.decoders[0].awaiting_note

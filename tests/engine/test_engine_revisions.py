@@ -84,12 +84,14 @@ def final_notes(voice: Voice, before_beat: float) -> Counter[Note]:
                    for n in voice.tap.read(-FOREVER, before_beat))
 
 
-@pytest.mark.parametrize("commit_s", [0.1, None])
-def test_a_sampling_change_sounds_from_the_commit_horizon(commit_s: float | None) -> None:
-    """With revisions, each change is heard at the first note after the horizon (100 ms): every note sent
-    is one the piano stands by, and every note it stands by was sent. Without, after the lookahead."""
+@pytest.mark.parametrize(("commit_s", "commit_min_s"), [(0.1, None), (0.1, 0.05), (None, None)])
+def test_a_sampling_change_sounds_from_the_commit_horizon(commit_s: float | None, commit_min_s: float | None) -> None:
+    """With revisions, each change is heard at the first note after the horizon (100 ms), or, reaching back,
+    after 50 ms (renders take no show time here): every note sent is one the piano stands by, and every
+    note it stands by was sent. Without, after the lookahead."""
     piano, sink, ref = tiny_piano(), MemorySink(), []
-    engine = Engine([piano], [sink], EngineConfig(bpm=120.0, commit_s=commit_s), now=VirtualClock())
+    config = EngineConfig(bpm=120.0, commit_s=commit_s, commit_min_s=commit_min_s)
+    engine = Engine([piano], [sink], config, now=VirtualClock())
     ref.append(engine)
     times = [2.0, 3.33, 4.05, 6.5]
     changes = [SetSampling(temperature=t, top_p=p) for t, p in [(1.5, 0.9), (0.9, 0.6), (1.2, 1.0), (0.8, 0.8)]]
@@ -100,13 +102,42 @@ def test_a_sampling_change_sounds_from_the_commit_horizon(commit_s: float | None
         if commit_s is None:
             assert latency.seconds >= 1.5  # what was rendered (a bar ahead) played out first
         else:
-            first = next(t for t in onsets if t >= at + commit_s - 1e-9)
+            first = next(t for t in onsets if t >= at + (commit_min_s or commit_s) - 1e-9)
             assert latency.seconds == pytest.approx(first - at, abs=0.011)
     end_beat = report.beats
     assert sent_notes(sink.events) == final_notes(piano, end_beat)
     assert_no_hanging_notes(sink.events)
     if commit_s is not None:
         assert piano.tokens > piano.stream.tokens_generated  # it did re-render what it took back
+
+
+class CountedVoice(PatternVoice):
+    """A pattern voice that says a re-render of an onset takes 3 steps a note and one more."""
+
+    def answer_tokens(self, notes: int) -> int | None:
+        return 3 * notes + 1
+
+
+@pytest.mark.parametrize(("commit_min_s", "speed", "expected"), [
+    (0.05, 400.0, 0.1875),  # the 4-note chord at 62.5 ms needs 69 ms; the note at 93.75 ms needs 35
+    (0.05, 2000.0, 0.125),  # fast enough for the chord (36 ms)
+    (0.05, None, 0.2),  # no decoding speed measured yet: the commit horizon
+    (None, 400.0, 0.2),  # reaching back off
+])
+def test_a_real_time_change_reaches_back_to_the_first_onset_the_voice_can_render_again_in_time(
+        commit_min_s: float | None, speed: float | None, expected: float) -> None:
+    """Queued at 120 bpm: a note at 31.25 ms (before the 50-ms floor), a 4-note chord at 62.5 ms, a note
+    at 93.75 ms, the 100-ms horizon at beat 0.2. The change is heard from the first onset whose notes the
+    voice can render again before they are due, at its measured decoding speed (tokens a second)."""
+    voice = CountedVoice("keys", 0, [NoteEvent(0.0, 60, 80, 0.1)], 4.0)
+    clock_now = [0.0]
+    engine = Engine([voice], [MemorySink()], EngineConfig(bpm=120.0, commit_min_s=commit_min_s), now=lambda: clock_now[0])
+    engine.decode_speed = lambda name: speed  # type: ignore[method-assign]
+    notes = [NoteEvent(0.0625, 50, 80, 0.1)] + [NoteEvent(0.125, p, 80, 0.1) for p in (60, 64, 67, 72)]
+    engine.scheduler.schedule("keys", 0, [*notes, NoteEvent(0.1875, 62, 80, 0.1), NoteEvent(0.25, 65, 80, 0.1)], 0.0)
+    assert engine.revision_beat(voice) == pytest.approx(expected)
+    clock_now[0] = 0.1  # later, the horizon moves on and the notes before it are final
+    assert engine.revision_beat(voice) >= engine.clock.beat_at(0.1 + (commit_min_s or 0.1)) - 1e-9
 
 
 def test_notes_already_sounding_keep_their_note_offs_and_nothing_sent_is_taken_back() -> None:
