@@ -105,10 +105,13 @@ def groove_card(config: Any, training: dict, counts: dict[str, int]) -> str:
         config, optimizer="Adam", steps=training["steps"], seen=f"{training['windows_seen']} windows seen",
         wall_minutes=training["wall_minutes"], hardware=threads,
     )
+    options = ", ".join(f"`{name}={value}`" for name, value in config.model_options.items())
+    train_lines.append(f"- setup `{config.setup}`" + (f", model options {options}" if options else ""))
     held = training["held_out"]
+    offsets = f"{training.get('offset_weight', 1):g} x the offset squared error"
     held_out = [
-        f"Per window, teacher forced; recon = hit cross-entropy + {training['value_weight']:g} x the velocity and",
-        "offset squared errors on hits, summed over the window; kl in nats over all latents; hit_acc over all 288 cells.",
+        f"Per window, teacher forced; recon = hit cross-entropy + {training['value_weight']:g} x (the velocity squared "
+        f"error + {offsets}) on hits, summed over the window; kl in nats over all latents; hit_acc over all 288 cells.",
         "",
         *markdown_table(("split", "loss", "recon", "kl", "aux", "hit_acc"), [
             (split, f"{held[split]['loss']:.2f}", f"{held[split]['recon']:.2f}", f"{held[split]['kl']:.2f}",

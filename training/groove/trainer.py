@@ -152,6 +152,7 @@ def train(
         "wall_minutes": wall / 60,
         "parameters": sum(p.numel() for p in model.parameters()),
         "value_weight": model.config.value_weight,
+        "offset_weight": model.config.offset_weight,
         "held_out": held_out,
         "train_config": config.to_dict(),
     }

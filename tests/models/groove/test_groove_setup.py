@@ -39,8 +39,9 @@ def test_bad_setups_are_named(args: tuple[str, ...], overrides: dict, message: s
 
 
 def test_shipped_checkpoints_keep_the_behaviour_they_were_trained_with() -> None:
-    config = GrooveModel.load("aux").config  # its config.json predates the new fields
+    config = GrooveModel.load("aux11").config  # its config.json predates the new fields
     assert (config.dropout, config.offset_weight, config.values_on_all_steps, config.input_dropout) == (0.0, 1.0, False, 0.0)
+    assert GrooveModel.load("factorized").config.offset_weight == 4.0  # trained with the option (docs/groove.md)
 
 
 def test_value_errors_on_hits_or_on_every_cell_with_their_weights() -> None:
