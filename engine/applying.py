@@ -112,28 +112,27 @@ class CommandApplier:
         more ahead and before the commit horizon, that it can render again before it is due; else the
         commit horizon."""
         horizon = self.commit_beat()
-        if self.config.commit_min_s is None:
+        seconds_per_token = self._seconds_per_token(voice)
+        if self.config.commit_min_s is None or seconds_per_token is None:
             return horizon
         now = max(self.show_time(), 0.0)
         earliest = self.clock.beat_at(now + self.config.commit_min_s)
         for beat, notes in self.scheduler.onsets(voice.name, earliest, horizon):
-            needed = self._answer_seconds(voice, notes)
-            if needed is None:
+            tokens = voice.answer_tokens(notes)
+            if tokens is None:
                 return horizon
+            needed = ANSWER_BASE_S + ANSWER_MARGIN * tokens * seconds_per_token if seconds_per_token else 0.0
             if self.clock.time_at(beat) - now >= needed:
                 return beat
         return horizon
 
-    def _answer_seconds(self, voice: Voice, notes: int) -> float | None:
-        """How long `voice` takes, with a margin, to render again `notes` notes at one onset (None: unknown).
-        Renders take no show time on the virtual clock."""
-        tokens = voice.answer_tokens(notes)
-        if tokens is None:
-            return None
+    def _seconds_per_token(self, voice: Voice) -> float | None:
+        """The voice's measured decoding time per token (None: not measured yet); 0 on the virtual clock,
+        where renders take no show time."""
         if isinstance(self._now, VirtualClock):
             return 0.0
         speed = self.decode_speed(voice.name)
-        return None if speed is None else ANSWER_BASE_S + ANSWER_MARGIN * tokens / speed
+        return None if speed is None else 1.0 / speed
 
     def revises(self, voice: Voice) -> bool:
         """Whether a change to `voice` is heard from the commit horizon (rewinds on, and the voice can)."""

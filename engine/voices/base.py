@@ -22,9 +22,9 @@ calls `rewind(from_beat)` and notes the beat from which the notes it returned be
 engine collects that with `take_void` after each render and unqueues them. The engine is then waiting
 for the notes rendered again: `answer_pending` says so until a render has returned one, and a voice
 that renders step by step (the piano) returns once its first onset is complete (every note starting
-there) instead of at the beat asked. To make a voice revisable, set `revisable = True` and implement `rewind`; a voice that can say
-how many steps a re-render of one onset takes (`answer_tokens`) lets a change reach back before the
-commit horizon, to the first of its onsets it can render again in time.
+there) instead of at the beat asked. To make a voice revisable, set `revisable = True` and implement
+`rewind`; a voice that can say how many steps a re-render of one onset takes (`answer_tokens`) lets a
+change reach back before the commit horizon, to the first of its onsets it can render again in time.
 """
 
 from __future__ import annotations

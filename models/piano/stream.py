@@ -179,7 +179,7 @@ class PianoStream:
 
     def _mark(self) -> StreamMark:
         position = self.position_beats
-        return StreamMark(position, self._last_onset < position, self.cache.mark(), self.grammar.states.clone(),
+        return StreamMark(position, self.past_last_onset, self.cache.mark(), self.grammar.states.clone(),
                           tuple(decoder.state() for decoder in self.decoders), self.recent,
                           self.generator.get_state(), self.logits, self.tokens_generated, tuple(self.last_tokens),
                           self._last_onset)
