@@ -116,7 +116,7 @@ def train(
         # Draw the batches and latents the uninterrupted run would have drawn (older states: reseed).
         rng = state["rng"] if "rng" in state else np.random.default_rng(config.seed + step)
         if "torch_rng" in state:
-            torch.set_rng_state(state["torch_rng"])
+            torch.set_rng_state(state["torch_rng"].cpu())
     started = time.monotonic()
     bar = tqdm(total=config.steps, initial=step, desc=f"groove-{config.model}", unit="step")
     recent: list[float] = []
