@@ -63,6 +63,8 @@ def add_train_grpo_parsers(subparsers: argparse._SubParsersAction) -> None:
     for name in ("real_examples", "held_out_examples", "max_new_tokens", "sample_batch"):
         critic.add_argument("--" + name.replace("_", "-"), type=int, default=critic_defaults[name])
     critic.add_argument("--device", default=critic_defaults["device"], help="auto, cpu or cuda")
+    critic.add_argument("--level-invariant", action="store_true",
+                        help="a critic that does not hear level, so louder playing wins no reward")
     _render_arguments(critic, critic_defaults)
     critic.set_defaults(handler=run_train_critic)
     _add_preference_parser(subparsers)
@@ -119,7 +121,7 @@ def run_train_critic(args: argparse.Namespace) -> int:
 
     fields = {name: getattr(args, name) for name in (
         "checkpoint", "real_examples", "held_out_examples", "max_new_tokens", "sample_batch", "device",
-        "soundfont", "sample_rate", "crop_s", "render_workers")}
+        "soundfont", "sample_rate", "crop_s", "render_workers", "level_invariant")}
     config = build_trainer_config(CriticTrainerConfig, args, cache_dir=_cache_dir(args, required=True), **fields)
     metrics = CriticTrainer(config).train()
     print(" ".join(f"{key}={value}" for key, value in metrics.items()))

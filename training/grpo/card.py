@@ -46,6 +46,8 @@ def critic_card(config: Any, metrics: dict, hardware: str) -> str:
             "half procedural prompts, half cut from the training split), fresh ones held out",
             f"- rendering: {config.soundfont.name}, {config.sample_rate} Hz mono"]
     training = [f"- steps: {metrics['steps']} x batch {config.batch_size}",
+                "- level: " + ("invariant (each crop's loudest log-mel bin set to 0)" if config.level_invariant
+                               else "heard (louder crops can score differently)"),
                 f"- optimizer: AdamW, learning rate {config.learning_rate}, cosine decay to {config.min_lr_ratio} x",
                 f"- wall time: {metrics['wall_minutes']:.1f} min on {hardware}"]
     sanity = metrics["sanity"]

@@ -155,6 +155,8 @@ class CriticTrainerConfig(TrainerConfig, RenderSettings):
             coloured noise, clicks, rendered random-note clusters, clipped piano, near silence), so a
             policy cannot win reward with noise (a run without them scored white noise 0.74 and our
             samples 0.08; one with white noise alone still scored unseen brown noise 0.17); 0 leaves them out.
+        level_invariant: train a critic that does not hear level (`CriticConfig.level_invariant`), so a policy
+            cannot win reward by playing louder.
     """
 
     cache_dir: Path
@@ -171,6 +173,7 @@ class CriticTrainerConfig(TrainerConfig, RenderSettings):
     sample_batch: int = 64
     device: str = "auto"
     negatives: int = 320
+    level_invariant: bool = False
 
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir)

@@ -28,19 +28,22 @@ def default_critic_folder() -> Path:
 
 @dataclass
 class CriticConfig:
-    """Shape of the critic: mel settings, conv channels (each block halves time and frequency)."""
+    """Shape of the critic: mel settings, conv channels (each block halves time and frequency), and whether
+    it hears level: a `level_invariant` critic sets each crop's loudest log-mel bin to 0 before its first
+    layer, so a gain (a louder or softer rendering of the same notes) does not change its score."""
 
     mel: MelConfig = field(default_factory=MelConfig)
     channels: tuple[int, ...] = (16, 32, 64, 64)
+    level_invariant: bool = False
 
     def to_dict(self) -> dict:
         """Plain dict for JSON."""
-        return {"mel": self.mel.to_dict(), "channels": list(self.channels)}
+        return {"mel": self.mel.to_dict(), "channels": list(self.channels), "level_invariant": self.level_invariant}
 
     @classmethod
     def from_dict(cls, data: dict) -> CriticConfig:
-        """Inverse of `to_dict`."""
-        return cls(MelConfig(**data["mel"]), tuple(data["channels"]))
+        """Inverse of `to_dict` (critics saved before `level_invariant` hear level)."""
+        return cls(MelConfig(**data["mel"]), tuple(data["channels"]), bool(data.get("level_invariant", False)))
 
 
 class AudioCritic(nn.Module):
@@ -62,7 +65,10 @@ class AudioCritic(nn.Module):
 
     def forward_mel(self, mel: torch.Tensor) -> torch.Tensor:
         """(B, n_mels, frames) log-mel -> (B,) logits of "real"."""
-        hidden = self.blocks(self.input_norm(mel[:, None].float()))
+        mel = mel.float()
+        if self.config.level_invariant:
+            mel = mel - mel.amax(dim=(1, 2), keepdim=True)
+        hidden = self.blocks(self.input_norm(mel[:, None]))
         return self.head(hidden.mean(dim=(2, 3)))[:, 0]
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:

@@ -101,7 +101,8 @@ class CriticTrainer:
         self.device = torch.device(device)
         self._bundle = bundle
         torch.manual_seed(config.seed)
-        self.model = AudioCritic(CriticConfig(MelConfig(sample_rate=config.sample_rate))).to(self.device)
+        self.model = AudioCritic(CriticConfig(MelConfig(sample_rate=config.sample_rate),
+                                              level_invariant=config.level_invariant)).to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=0.01)
         self.rng = np.random.default_rng(config.seed)
         self.step = 0

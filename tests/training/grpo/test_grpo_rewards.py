@@ -58,6 +58,23 @@ def test_critic_reward_is_a_probability_and_zero_for_silence(tmp_path) -> None:
         build_reward("critic", critic=tmp_path / "missing")
 
 
+def test_a_level_invariant_critic_scores_a_louder_rendering_the_same(tmp_path) -> None:
+    """A gain changes a critic that hears level and not one that does not; the setting survives a save."""
+    t = np.arange(16000) / 16000
+    rng = np.random.default_rng(0)
+    audio = (0.2 * np.sin(2 * np.pi * 220 * t) * np.exp(-3 * t) + 0.01 * rng.normal(size=t.size)).astype(np.float32)
+    louder = torch.from_numpy(np.stack([audio, 4 * audio]))
+    for invariant in (False, True):
+        torch.manual_seed(0)
+        critic = AudioCritic(CriticConfig(level_invariant=invariant)).eval()
+        with torch.no_grad():
+            quiet, loud = critic(louder)
+        assert (abs(float(loud - quiet)) < 1e-5) == invariant
+    save_critic(tmp_path, critic, "# card\n")
+    assert load_critic(tmp_path).config.level_invariant
+    assert not CriticConfig.from_dict({"mel": CriticConfig().mel.to_dict(), "channels": [8]}).level_invariant
+
+
 def test_audiobox_adapter_names_what_is_missing() -> None:
     missing = audiobox.missing_packages()
     if missing:
