@@ -1,6 +1,7 @@
 """`encore grpo-compare`: what GRPO changed, on samples of the base and tuned models (docs/grpo.md).
 
     encore grpo-compare generate --model NAME_OR_PATH --count 1000 --out FILE.npz [--batch 250] [--seed S]
+    encore grpo-compare real --out FILE.npz [--count 1000] [--split validation] [--seed 1]
     encore grpo-compare report --samples base=FILE.npz --samples tuned=FILE.npz
                                [--samples over-optimised=FILE.npz] --out-dir DIR
 
@@ -12,9 +13,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from encore.stage.cli.data import add_corpus_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `encore grpo-compare generate` and `encore grpo-compare report`."""
+    """Add `encore grpo-compare generate`, `real` and `report`."""
     parser = subparsers.add_parser("grpo-compare",
                                    help="sample models and compare their features and diversity (GRPO)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -33,6 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     generate.add_argument("--quiet", action="store_true", help="no progress bar")
     generate.set_defaults(handler=run_generate)
+
+    real = actions.add_parser("real", help="stretches of real piano from a prepared split, as a sample file")
+    add_corpus_arguments(real)
+    real.add_argument("--out", type=Path, required=True, help="the .npz to write")
+    real.add_argument("--count", type=int, default=1000, help="stretches to take (default 1000)")
+    real.add_argument("--new-tokens", type=int, default=256, help="tokens per stretch (default 256)")
+    real.add_argument("--split", default="validation", help="train, validation or test (default validation)")
+    real.add_argument("--seed", type=int, default=1, help="seed of the bar choice (default 1)")
+    real.set_defaults(handler=run_real)
 
     report = actions.add_parser("report", help="features, diversity, table and JSON from sample files")
     report.add_argument("--samples", action="append", required=True, metavar="LABEL=FILE.npz",
@@ -58,6 +70,19 @@ def run_generate(args: argparse.Namespace) -> int:
     path = generate_samples(bundle, args.out, config, model_name=str(args.model), progress=not args.quiet)
     print(f"wrote {path}: {config.count} completions of {config.new_tokens} tokens "
           f"from {args.model} on {device}")
+    return 0
+
+
+def run_real(args: argparse.Namespace) -> int:
+    """Cut the real stretches and save the .npz."""
+    from encore.models.piano.checkpoint import load_piano
+    from encore.stage.cli.train_grpo import prepared_piano_cache
+    from encore.training.grpo.compare import real_samples
+
+    cache = prepared_piano_cache(args, required=True)
+    path = real_samples(load_piano(device="cpu").tokenizer, cache, args.out, args.count, args.new_tokens, args.seed,
+                        args.split)
+    print(f"wrote {path}: {args.count} stretches of {args.new_tokens} tokens from the {args.split} split")
     return 0
 
 

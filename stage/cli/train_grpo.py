@@ -85,7 +85,8 @@ def _add_preference_parser(subparsers: argparse._SubParsersAction) -> None:
     preference.set_defaults(handler=run_train_preference)
 
 
-def _cache_dir(args: argparse.Namespace, required: bool) -> Path | None:
+def prepared_piano_cache(args: argparse.Namespace, required: bool) -> Path | None:
+    """The prepared piano data the corpus options name; None (or, if `required`, a one-line error) when absent."""
     from encore.stage.cli.data import corpus_sources
     from encore.training.piano.prep import PrepConfig
 
@@ -103,7 +104,7 @@ def run_train_grpo(args: argparse.Namespace) -> int:
     """Tune, export, print the metrics."""
     from encore.training.grpo.grpo import GrpoTrainer
 
-    cache = _cache_dir(args, required=args.prompts != "procedural" or args.refresh_critic_every > 0)
+    cache = prepared_piano_cache(args, required=args.prompts != "procedural" or args.refresh_critic_every > 0)
     fields = {name: getattr(args, name) for name in (
         "reward", "critic", "preference", "audiobox_checkpoint", "checkpoint", "group_size", "max_new_tokens", "inner_updates", "micro_batch",
         "prompt_tokens", "temperature", "clip_epsilon", "beta", "split_fraction", "prompts", "device",
@@ -122,7 +123,7 @@ def run_train_critic(args: argparse.Namespace) -> int:
     fields = {name: getattr(args, name) for name in (
         "checkpoint", "real_examples", "held_out_examples", "max_new_tokens", "sample_batch", "device",
         "soundfont", "sample_rate", "crop_s", "render_workers", "level_invariant")}
-    config = build_trainer_config(CriticTrainerConfig, args, cache_dir=_cache_dir(args, required=True), **fields)
+    config = build_trainer_config(CriticTrainerConfig, args, cache_dir=prepared_piano_cache(args, required=True), **fields)
     metrics = CriticTrainer(config).train()
     print(" ".join(f"{key}={value}" for key, value in metrics.items()))
     return 0

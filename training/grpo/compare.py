@@ -1,7 +1,10 @@
 """Show what GRPO changed: sample a model into an .npz, then compare sample files (SMART's Figures 4 and 6).
 
 `generate_samples` draws procedural prompts (`PromptMaker`, seeded: the same seed gives every model the
-same prompts) and samples completions with the batched KV-cached sampler (`sample_rollouts`). The .npz
+same prompts) and samples completions with the batched KV-cached sampler (`sample_rollouts`).
+`real_samples` writes the same kind of file from real piano: stretches of a prepared split, each behind a
+procedural-style prompt with its own time signature and tempo, so that models can be set beside the music
+they learned from. The .npz
 holds `tokens` (N, prompt + new tokens), `prompt_length`, the tokenizer's JSON and the settings, so a
 file is read back with nothing else. `write_report` decodes each file (`features.completion_notes`),
 and writes `features.png` (eight overlaid histograms), `diversity.png` (average opening piano rolls),
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from miditok import REMI
 
 from encore.models.errors import EncoreError
 from encore.models.piano.checkpoint import PianoBundle
@@ -29,6 +33,7 @@ from encore.models.piano.tokenizer import TOKENIZER_FILE, load_tokenizer, save_t
 from encore.training.grpo import features as ft
 from encore.training.grpo.prompts import PromptMaker
 from encore.training.grpo.rollout import sample_rollouts
+from encore.training.piano.prep import load_split
 
 SIGNIFICANT_Z = 2.0
 """|Welch z| from which a change counts as more than sampling noise in the table."""
@@ -121,15 +126,58 @@ def generate_samples(bundle: PianoBundle, out: Path, config: GenerationConfig, m
             rows.append(rollouts.sequences.cpu().numpy().astype(np.int32))
             done += size
             bar.update(size)
-    with tempfile.TemporaryDirectory() as folder:
-        tokenizer_json = save_tokenizer(bundle.tokenizer, Path(folder)).read_text()
     settings = {**asdict(config), "model": model_name, "prompts": "procedural"}
+    return _save_samples(out, bundle.tokenizer, np.concatenate(rows), config.new_tokens, settings)
+
+
+def _save_samples(out: Path, tokenizer: REMI, rows: np.ndarray, new_tokens: int, settings: dict) -> Path:
+    """Write a sample file (see module docstring)."""
+    with tempfile.TemporaryDirectory() as folder:
+        tokenizer_json = save_tokenizer(tokenizer, Path(folder)).read_text()
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as file:  # a file object: np.savez would append .npz to a name without it
-        np.savez_compressed(file, tokens=np.concatenate(rows),
-                            prompt_length=np.int32(rows[0].shape[1] - config.new_tokens),
+        np.savez_compressed(file, tokens=rows, prompt_length=np.int32(rows.shape[1] - new_tokens),
                             tokenizer=np.array(tokenizer_json), settings=np.array(json.dumps(settings)))
     return out
+
+
+def real_samples(tokenizer: REMI, cache_dir: Path, out: Path, count: int = 1000, new_tokens: int = 256,
+                 seed: int = 1, split: str = "validation") -> Path:
+    """Write `count` stretches of real piano from a prepared split as a sample file.
+
+    Each row is `BOS Bar TimeSig Position_0 Tempo` (the bar's own time signature and the last tempo set in
+    its file before it) followed by the `new_tokens` tokens after that Bar and TimeSig, inside one file.
+    Bars are drawn at random without repeats (seeded).
+
+    Raises:
+        EncoreError: no prepared split, or fewer usable bars than `count`.
+    """
+    if not (Path(cache_dir) / f"{split}_tokens.npy").is_file():
+        raise EncoreError(f"{cache_dir}: no prepared {split} split (run `encore data piano` first)")
+    tokens, offsets = load_split(Path(cache_dir), split)
+    vocab = tokenizer.vocab
+    bos, bar, position0 = vocab["BOS_None"], vocab["Bar_None"], vocab["Position_0"]
+    is_time_signature = np.zeros(len(vocab), bool)
+    is_time_signature[[i for name, i in vocab.items() if name.startswith("TimeSig_")]] = True
+    tempo_ids = np.array([i for name, i in vocab.items() if name.startswith("Tempo_")])
+    rows: list[list[int]] = []
+    for start in np.random.default_rng(seed).permutation(np.flatnonzero(tokens == bar)):
+        file = np.searchsorted(offsets, start, side="right") - 1
+        body = slice(start + 2, start + 2 + new_tokens)
+        if body.stop > offsets[file + 1] or not is_time_signature[tokens[start + 1]]:
+            continue
+        tempos = np.flatnonzero(np.isin(tokens[offsets[file]:start], tempo_ids))
+        if len(tempos) == 0:
+            continue
+        rows.append([bos, bar, int(tokens[start + 1]), position0, int(tokens[offsets[file] + tempos[-1]]),
+                     *tokens[body].tolist()])
+        if len(rows) == count:
+            break
+    if len(rows) < count:
+        raise EncoreError(f"the {split} split has {len(rows)} bars with {new_tokens} tokens after them and a tempo "
+                          f"before them in their file; asked for {count}")
+    settings = {"count": count, "new_tokens": new_tokens, "seed": seed, "model": f"real ({split} split)", "prompts": split}
+    return _save_samples(out, tokenizer, np.asarray(rows, np.int32), new_tokens, settings)
 
 
 @dataclass

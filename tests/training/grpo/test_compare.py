@@ -8,10 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from encore.models.errors import EncoreError
 from encore.models.piano.checkpoint import PianoBundle, save_piano
 from encore.stage.cli import main
 from encore.training.grpo import features as ft
-from encore.training.grpo.compare import FEATURES, GenerationConfig, generate_samples, load_samples
+from encore.training.grpo.compare import (
+    FEATURES,
+    GenerationConfig,
+    generate_samples,
+    load_samples,
+    real_samples,
+)
+from encore.training.piano.prep import load_split
 
 NEW_TOKENS = 60  # the tiny model's context is 128
 
@@ -105,3 +113,24 @@ def test_different_lengths_and_too_long_completions_are_refused(tmp_path: Path,
     assert generate(model, tmp_path / "too-long.npz", count=2, new_tokens=200) == 2
     assert "exceed the context" in capsys.readouterr().err
     assert not (tmp_path / "too-long.npz").exists()
+
+
+def test_real_stretches_are_sample_files_cut_from_the_split(mini_cache: Path, tmp_path: Path) -> None:
+    tokenizer = PianoBundle.random("tiny", seed=0).tokenizer
+    out = real_samples(tokenizer, mini_cache, tmp_path / "real.npz", count=5, new_tokens=40, seed=0, split="train")
+    tokens, offsets = load_split(mini_cache, "train")
+    vocab = tokenizer.vocab
+    names = {i: name for name, i in vocab.items()}
+    with np.load(out) as data:
+        rows, prompt_length = data["tokens"], int(data["prompt_length"])
+    assert rows.shape == (5, 45) and prompt_length == 5 and len({tuple(row) for row in rows}) == 5
+    for row in rows:
+        assert [names[int(t)].split("_")[0] for t in row[:5]] == ["BOS", "Bar", "TimeSig", "Position", "Tempo"]
+        starts = [s for s in np.flatnonzero(tokens == vocab["Bar_None"])
+                  if tokens[s + 1] == row[2] and np.array_equal(tokens[s + 2:s + 42], row[5:])]
+        assert starts, "each completion is the split's own tokens after a Bar and its TimeSig"
+        file = np.searchsorted(offsets, starts[0], side="right") - 1
+        assert starts[0] + 42 <= offsets[file + 1]  # inside one file
+    assert load_samples("real", out).pieces  # the report reads it like a model's samples
+    with pytest.raises(EncoreError, match="asked for 100000"):
+        real_samples(tokenizer, mini_cache, tmp_path / "many.npz", count=100000, new_tokens=40, split="train")
