@@ -56,6 +56,20 @@ def corpus_sources(args: argparse.Namespace) -> tuple[str, ...]:
     return DEFAULT_SOURCES + (NON_COMMERCIAL_SOURCES if args.with_asap else ())
 
 
+def prepared_piano_cache(args: argparse.Namespace, required: bool) -> Path | None:
+    """The prepared piano data the corpus options name; None (or, if `required`, a one-line error) when absent."""
+    from encore.training.piano.prep import PrepConfig
+
+    cache = PrepConfig(data_root=args.data_root, sources=corpus_sources(args)).cache_dir
+    if (cache / "manifest.json").is_file():
+        return cache
+    if required:
+        from encore.models.errors import EncoreError
+
+        raise EncoreError(f"no prepared piano data at {cache}: run `encore data piano` first")
+    return None
+
+
 def run_data_piano(args: argparse.Namespace) -> int:
     """Prepare the piano corpora and print the counts."""
     from encore.training.piano.prep import PrepConfig, run_prep

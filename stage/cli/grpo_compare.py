@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from encore.stage.cli.data import add_corpus_arguments
+from encore.stage.cli.data import add_corpus_arguments, prepared_piano_cache
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,7 +76,6 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_real(args: argparse.Namespace) -> int:
     """Cut the real stretches and save the .npz."""
     from encore.models.piano.checkpoint import load_piano
-    from encore.stage.cli.train_grpo import prepared_piano_cache
     from encore.training.grpo.compare import real_samples
 
     cache = prepared_piano_cache(args, required=True)

@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from encore.stage.cli.data import add_corpus_arguments, prepared_piano_cache
 from encore.stage.cli.train_options import add_trainer_arguments, build_trainer_config
 from encore.training.grpo.config import PROMPT_SOURCES, CriticTrainerConfig, GrpoConfig
 from encore.training.grpo.preference_config import PreferenceTrainerConfig
@@ -25,8 +26,6 @@ def _render_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
 
 def add_train_grpo_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Add `encore train grpo`, `encore train critic` and `encore train preference`."""
-    from encore.stage.cli.data import add_corpus_arguments
-
     defaults = {f.name: f.default for f in dataclasses.fields(GrpoConfig)}
     grpo = subparsers.add_parser("grpo", help="tune the piano with GRPO on a reward (torchrun for DDP)")
     add_corpus_arguments(grpo)
@@ -83,21 +82,6 @@ def _add_preference_parser(subparsers: argparse._SubParsersAction) -> None:
     preference.add_argument("--device", default=defaults["device"], help="auto, cpu or cuda")
     _render_arguments(preference, defaults)
     preference.set_defaults(handler=run_train_preference)
-
-
-def prepared_piano_cache(args: argparse.Namespace, required: bool) -> Path | None:
-    """The prepared piano data the corpus options name; None (or, if `required`, a one-line error) when absent."""
-    from encore.stage.cli.data import corpus_sources
-    from encore.training.piano.prep import PrepConfig
-
-    cache = PrepConfig(data_root=args.data_root, sources=corpus_sources(args)).cache_dir
-    if (cache / "manifest.json").is_file():
-        return cache
-    if required:
-        from encore.models.errors import EncoreError
-
-        raise EncoreError(f"no prepared piano data at {cache}: run `encore data piano` first")
-    return None
 
 
 def run_train_grpo(args: argparse.Namespace) -> int:

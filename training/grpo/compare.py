@@ -152,25 +152,19 @@ def real_samples(tokenizer: REMI, cache_dir: Path, out: Path, count: int = 1000,
     Raises:
         EncoreError: no prepared split, or fewer usable bars than `count`.
     """
-    if not (Path(cache_dir) / f"{split}_tokens.npy").is_file():
-        raise EncoreError(f"{cache_dir}: no prepared {split} split (run `encore data piano` first)")
     tokens, offsets = load_split(Path(cache_dir), split)
     vocab = tokenizer.vocab
     bos, bar, position0 = vocab["BOS_None"], vocab["Bar_None"], vocab["Position_0"]
-    is_time_signature = np.zeros(len(vocab), bool)
-    is_time_signature[[i for name, i in vocab.items() if name.startswith("TimeSig_")]] = True
-    tempo_ids = np.array([i for name, i in vocab.items() if name.startswith("Tempo_")])
+    time_signatures = np.isin(tokens, [i for name, i in vocab.items() if name.startswith("TimeSig_")])
+    tempo_at = np.flatnonzero(np.isin(tokens, [i for name, i in vocab.items() if name.startswith("Tempo_")]))
     rows: list[list[int]] = []
     for start in np.random.default_rng(seed).permutation(np.flatnonzero(tokens == bar)):
         file = np.searchsorted(offsets, start, side="right") - 1
         body = slice(start + 2, start + 2 + new_tokens)
-        if body.stop > offsets[file + 1] or not is_time_signature[tokens[start + 1]]:
+        tempo = np.searchsorted(tempo_at, start) - 1  # the last Tempo before the bar
+        if body.stop > offsets[file + 1] or not time_signatures[start + 1] or tempo < 0 or tempo_at[tempo] < offsets[file]:
             continue
-        tempos = np.flatnonzero(np.isin(tokens[offsets[file]:start], tempo_ids))
-        if len(tempos) == 0:
-            continue
-        rows.append([bos, bar, int(tokens[start + 1]), position0, int(tokens[offsets[file] + tempos[-1]]),
-                     *tokens[body].tolist()])
+        rows.append([bos, bar, int(tokens[start + 1]), position0, int(tokens[tempo_at[tempo]]), *tokens[body].tolist()])
         if len(rows) == count:
             break
     if len(rows) < count:

@@ -42,8 +42,6 @@ class PromptMaker:
         self.prompt_tokens = prompt_tokens
         self.starts: np.ndarray | None = None
         if cache_dir is not None:
-            if not (Path(cache_dir) / f"{split}_tokens.npy").is_file():
-                raise EncoreError(f"{cache_dir}: no prepared {split} split (run `encore data piano` first)")
             self.tokens, offsets = load_split(Path(cache_dir), split)
             self.starts = self._bar_starts(offsets)
 

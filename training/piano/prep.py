@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from miditok import REMI
 
+from encore.models.errors import EncoreError
 from encore.models.midi_io import is_piano_track, merge_tracks, read_score, set_time_signature
 from encore.models.piano.tokenizer import RemiPlusSettings, build_tokenizer, save_tokenizer
 from encore.training import paths
@@ -171,5 +172,12 @@ def write_cache(config: PrepConfig, results: list[FileResult]) -> dict:
 
 
 def load_split(cache_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """The concatenated token array of a split and the offsets of its files."""
+    """The concatenated token array of a split and the offsets of its files.
+
+    Raises:
+        EncoreError: the split was not prepared in `cache_dir`.
+    """
+    cache_dir = Path(cache_dir)
+    if not (cache_dir / f"{split}_tokens.npy").is_file():
+        raise EncoreError(f"{cache_dir}: no prepared {split} split (run `encore data piano` first)")
     return np.load(cache_dir / f"{split}_tokens.npy"), np.load(cache_dir / f"{split}_offsets.npy")

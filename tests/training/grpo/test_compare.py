@@ -132,5 +132,7 @@ def test_real_stretches_are_sample_files_cut_from_the_split(mini_cache: Path, tm
         file = np.searchsorted(offsets, starts[0], side="right") - 1
         assert starts[0] + 42 <= offsets[file + 1]  # inside one file
     assert load_samples("real", out).pieces  # the report reads it like a model's samples
+    with pytest.raises(EncoreError, match="no prepared validation split"):
+        real_samples(tokenizer, tmp_path, tmp_path / "none.npz")
     with pytest.raises(EncoreError, match="asked for 100000"):
         real_samples(tokenizer, mini_cache, tmp_path / "many.npz", count=100000, new_tokens=40, split="train")
