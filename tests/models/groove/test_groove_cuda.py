@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from encore.models.groove.config import MODEL_KINDS, GrooveConfig
-from encore.models.groove.grid import drum_loop, onsets, read_midi
 from encore.models.groove.vae import GrooveVAE
 from encore.training.groove.config import GrooveTrainerConfig
 from encore.training.groove.trainer import train
@@ -20,16 +19,6 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "groove"
 TINY = {"encoder_hidden": 16, "decoder_hidden": 32, "aux_hidden": 16, "score_latent": 8, "groove_latent": 8}
-
-
-@pytest.fixture(scope="module")
-def windows() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The two-bar windows (one-bar hop) of a real GMD file, as float32."""
-    midi = read_midi(str(FIXTURES / "10_soul-groove10_102_beat_4-4.mid"))
-    loop = drum_loop(onsets(midi), midi.ticks_per_beat)
-    starts = range(0, loop.steps - 32 + 1, 16)
-    return tuple(torch.from_numpy(np.stack([a[s : s + 32] for s in starts]).astype(np.float32))
-                 for a in (loop.hits, loop.velocities, loop.offsets))
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)

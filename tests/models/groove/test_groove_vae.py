@@ -12,26 +12,16 @@ from encore.models.errors import EncoreError
 from encore.models.groove.checkpoint import load_vae, save_checkpoint
 from encore.models.groove.config import MODEL_KINDS, GrooveConfig
 from encore.models.groove.drum_map import DRUM_NAMES
-from encore.models.groove.grid import DrumLoop, drum_loop, onsets, read_midi
+from encore.models.groove.grid import DrumLoop
 from encore.models.groove.model import GrooveModel, loop_inputs
 from encore.models.groove.vae import GrooveVAE
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "groove"
 TINY = {"encoder_hidden": 16, "decoder_hidden": 32, "aux_hidden": 16, "score_latent": 8, "groove_latent": 8}
 
 
 def tiny(kind: str) -> GrooveVAE:
     torch.manual_seed(0)
     return GrooveVAE(GrooveConfig.from_name(kind, **TINY))
-
-
-@pytest.fixture(scope="module")
-def windows() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The 16 two-bar windows (one-bar hop) of a real GMD file."""
-    midi = read_midi(str(FIXTURES / "10_soul-groove10_102_beat_4-4.mid"))
-    loop = drum_loop(onsets(midi), midi.ticks_per_beat)
-    starts = range(0, loop.steps - 32 + 1, 16)
-    return tuple(torch.from_numpy(np.stack([a[s : s + 32] for s in starts])) for a in (loop.hits, loop.velocities, loop.offsets))
 
 
 def test_slots_of_each_preset() -> None:
