@@ -1,7 +1,9 @@
 """`encore grpo-compare`: what GRPO changed, on samples of the base and tuned models (docs/grpo.md).
 
     encore grpo-compare generate --model NAME_OR_PATH --count 1000 --out FILE.npz [--batch 250] [--seed S]
+                                 [--prompts procedural|split [--split validation] [--prompt-tokens 64]]
     encore grpo-compare real --out FILE.npz [--count 1000] [--split validation] [--seed 1]
+                             [--prompts split [--prompt-tokens 64]]   (split: what followed generate's prompts)
     encore grpo-compare report --samples base=FILE.npz --samples tuned=FILE.npz
                                [--samples over-optimised=FILE.npz] --out-dir DIR
 
@@ -22,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    help="sample models and compare their features and diversity (GRPO)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    generate = actions.add_parser("generate", help="sample completions of procedural prompts into an .npz")
+    generate = actions.add_parser("generate", help="sample completions of procedural or split prompts into an .npz")
+    add_corpus_arguments(generate)
+    _add_prompt_arguments(generate)
     generate.add_argument("--model", default="default",
                           help="checkpoint folder or shipped name (default: default)")
     generate.add_argument("--count", type=int, default=1000, help="completions to sample (default 1000)")
@@ -43,7 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     real.add_argument("--count", type=int, default=1000, help="stretches to take (default 1000)")
     real.add_argument("--new-tokens", type=int, default=256, help="tokens per stretch (default 256)")
     real.add_argument("--split", default="validation", help="train, validation or test (default validation)")
-    real.add_argument("--seed", type=int, default=1, help="seed of the bar choice (default 1)")
+    real.add_argument("--seed", type=int, default=1,
+                      help="seed of the bar choice (default 1; with --prompts split, generate's --seed)")
+    real.add_argument("--prompts", choices=("procedural", "split"), default="procedural",
+                      help="procedural: stretches behind procedural-style prompts; split: what really followed the "
+                           "split prompts generate draws with the same --seed, --count and --split")
+    real.add_argument("--prompt-tokens", type=int, default=64, help="length of a split prompt (default 64)")
     real.set_defaults(handler=run_real)
 
     report = actions.add_parser("report", help="features, diversity, table and JSON from sample files")
@@ -54,6 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=run_report)
 
 
+def _add_prompt_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prompts", choices=("procedural", "split"), default="procedural",
+                        help="procedural prompts, or prompts cut from a prepared split (default procedural)")
+    parser.add_argument("--split", default="validation", help="the split of split prompts (default validation)")
+    parser.add_argument("--prompt-tokens", type=int, default=64, help="length of a split prompt (default 64)")
+
+
 def run_generate(args: argparse.Namespace) -> int:
     """Sample the model and save the .npz."""
     import torch
@@ -62,13 +78,16 @@ def run_generate(args: argparse.Namespace) -> int:
     from encore.training.grpo.compare import GenerationConfig, generate_samples
 
     config = GenerationConfig(count=args.count, batch=args.batch, new_tokens=args.new_tokens,
-                              temperature=args.temperature, seed=args.seed)
+                              temperature=args.temperature, seed=args.seed, prompts=args.prompts,
+                              prompt_tokens=args.prompt_tokens, split=args.split)
+    cache = prepared_piano_cache(args, required=True) if config.prompts == "split" else None
     if args.threads:
         torch.set_num_threads(args.threads)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     bundle = load_piano(args.model, device=device)
-    path = generate_samples(bundle, args.out, config, model_name=str(args.model), progress=not args.quiet)
-    print(f"wrote {path}: {config.count} completions of {config.new_tokens} tokens "
+    path = generate_samples(bundle, args.out, config, model_name=str(args.model), progress=not args.quiet,
+                            cache_dir=cache)
+    print(f"wrote {path}: {config.count} completions of {config.new_tokens} tokens of {config.prompts} prompts "
           f"from {args.model} on {device}")
     return 0
 
@@ -76,11 +95,16 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_real(args: argparse.Namespace) -> int:
     """Cut the real stretches and save the .npz."""
     from encore.models.piano.checkpoint import load_piano
-    from encore.training.grpo.compare import real_samples
+    from encore.training.grpo.compare import GenerationConfig, real_continuations, real_samples
 
     cache = prepared_piano_cache(args, required=True)
-    path = real_samples(load_piano(device="cpu").tokenizer, cache, args.out, args.count, args.new_tokens, args.seed,
-                        args.split)
+    tokenizer = load_piano(device="cpu").tokenizer
+    if args.prompts == "split":
+        config = GenerationConfig(count=args.count, new_tokens=args.new_tokens, seed=args.seed, prompts="split",
+                                  prompt_tokens=args.prompt_tokens, split=args.split)
+        path = real_continuations(tokenizer, cache, args.out, config)
+    else:
+        path = real_samples(tokenizer, cache, args.out, args.count, args.new_tokens, args.seed, args.split)
     print(f"wrote {path}: {args.count} stretches of {args.new_tokens} tokens from the {args.split} split")
     return 0
 

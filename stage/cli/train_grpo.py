@@ -12,8 +12,8 @@ from encore.stage.cli.train_options import add_trainer_arguments, build_trainer_
 from encore.training.grpo.config import PROMPT_SOURCES, CriticTrainerConfig, GrpoConfig
 from encore.training.grpo.preference_config import PreferenceTrainerConfig
 
-REWARD_HELP = ("reward: critic, preference, scale, density, cmajor, audiobox, or weighted names such as "
-               "critic:1,density:0.2")
+REWARD_HELP = ("reward: critic, preference, scale, density, pace (the real continuation's notes/s; split prompts), "
+               "cmajor, audiobox, or weighted names such as critic:1,pace:1")
 
 
 def _render_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:

@@ -1,15 +1,16 @@
 """Show what GRPO changed: sample a model into an .npz, then compare sample files (SMART's Figures 4 and 6).
 
-`generate_samples` draws procedural prompts (`PromptMaker`, seeded: the same seed gives every model the
-same prompts) and samples completions with the batched KV-cached sampler (`sample_rollouts`).
-`real_samples` writes the same kind of file from real piano: stretches of a prepared split, each behind a
-procedural-style prompt with its own time signature and tempo, so that models can be set beside the music
-they learned from. The .npz
+`generate_samples` draws procedural prompts, or prompts cut from a prepared split (`PromptMaker`, seeded:
+the same seed gives every model the same prompts), and samples completions with the batched KV-cached
+sampler (`sample_rollouts`). `real_samples` writes the same kind of file from real piano: stretches of a
+prepared split, each behind a procedural-style prompt with its own time signature and tempo, so that
+models can be set beside the music they learned from; `real_continuations` writes, for the split prompts
+of a seed, what really followed each (the continuation the models are set beside). The .npz
 holds `tokens` (N, prompt + new tokens), `prompt_length`, the tokenizer's JSON and the settings, so a
 file is read back with nothing else. `write_report` decodes each file (`features.completion_notes`),
 and writes `features.png` (eight overlaid histograms), `diversity.png` (average opening piano rolls),
 `features.md` (mean and median per model, the change against the first model and whether it goes the
-paper's way) and `compare.json` (every number behind them).
+paper's way; notes per second beside the paper's eight) and `compare.json` (every number behind them).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from encore.models.piano.grammar import GrammarTables
 from encore.models.piano.streaming_decoder import TokenTable
 from encore.models.piano.tokenizer import TOKENIZER_FILE, load_tokenizer, save_tokenizer
 from encore.training.grpo import features as ft
-from encore.training.grpo.prompts import PromptMaker
+from encore.training.grpo.prompts import PromptBatch, PromptMaker
 from encore.training.grpo.rollout import sample_rollouts
 from encore.training.piano.prep import load_split
 
@@ -67,8 +68,10 @@ FEATURES = (
     Feature("scale consistency", "scale_consistency", "scale_consistency", 0, (0.0, 1.0, 20)),
     Feature("velocity (all notes; table: piece mean)", "velocity", "mean_velocity", -1, (0.0, 128.0, 20)),
     Feature("velocity range", "velocity_range", "velocity_range", +1, (-3.2, 124.8, 20)),
+    Feature("notes per second (first 10 s)", "notes_per_second", "notes_per_second", 0, (0.0, 16.0, 64)),
 )
-"""SMART's Figure 4, in its order; velocity bins hold one vocabulary velocity each (6.4 wide)."""
+"""SMART's Figure 4, in its order (velocity bins hold one vocabulary velocity each, 6.4 wide), then the
+pace, which the paper does not show but which continuing a seed depends on."""
 
 DIRECTION_WORDS = {+1: "more", -1: "less", 0: "—"}
 
@@ -84,6 +87,9 @@ class GenerationConfig:
         temperature: sampling temperature (no top-p, as in GRPO's rollouts).
         seed: seed of the prompts and of the sampler.
         tempo_range: bpm range of the procedural prompts' Tempo tokens (GRPO's default).
+        prompts: `procedural`, or `split`: prompts cut from a prepared split (needs its folder).
+        prompt_tokens: length of a split prompt (GRPO's default).
+        split: the split prompts are cut from (held out by default).
     """
 
     count: int = 1000
@@ -92,8 +98,13 @@ class GenerationConfig:
     temperature: float = 1.0
     seed: int = 0
     tempo_range: tuple[float, float] = (60.0, 180.0)
+    prompts: str = "procedural"
+    prompt_tokens: int = 64
+    split: str = "validation"
 
     def __post_init__(self) -> None:
+        if self.prompts not in ("procedural", "split"):
+            raise EncoreError(f"prompts must be procedural or split (got {self.prompts!r})")
         for name in ("count", "batch", "new_tokens"):
             if getattr(self, name) < 1:
                 raise EncoreError(f"{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
@@ -101,32 +112,59 @@ class GenerationConfig:
             raise EncoreError(f"temperature must be positive (got {self.temperature})")
 
 
-def generate_samples(bundle: PianoBundle, out: Path, config: GenerationConfig, model_name: str,
-                     progress: bool = True) -> Path:
-    """Sample `config.count` completions of procedural prompts on the bundle's device and save them to `out`.
+def split_prompts(tokenizer: REMI, cache_dir: Path, config: GenerationConfig) -> PromptBatch:
+    """`config.count` prompts cut from `config.split`, each with the `config.new_tokens` tokens that followed
+    it in its file (prompts too near a file's end are drawn again); the same for a seed.
 
     Raises:
-        EncoreError: prompt and completion do not fit the model's context.
+        EncoreError: no prepared split, or one whose files are all too short.
+    """
+    maker = PromptMaker(tokenizer, config.seed, cache_dir=Path(cache_dir), prompt_tokens=config.prompt_tokens,
+                        split=config.split)
+    rows: list[torch.Tensor] = []
+    continuations: list[list[int]] = []
+    for _ in range(100):
+        drawn = maker.from_split(config.count, config.new_tokens)
+        for row, continuation in zip(drawn.tokens, drawn.continuations or [], strict=True):
+            if len(continuation) == config.new_tokens and len(rows) < config.count:
+                rows.append(row)
+                continuations.append(continuation)
+        if len(rows) == config.count:
+            return PromptBatch(torch.stack(rows), "split", continuations)
+    raise EncoreError(f"the {config.split} split has too few bars with {config.prompt_tokens + config.new_tokens} "
+                      "tokens after them in their file")
+
+
+def generate_samples(bundle: PianoBundle, out: Path, config: GenerationConfig, model_name: str,
+                     progress: bool = True, cache_dir: Path | None = None) -> Path:
+    """Sample `config.count` completions of the configured prompts on the bundle's device and save them to `out`.
+
+    Raises:
+        EncoreError: prompt and completion do not fit the model's context; split prompts without prepared data.
     """
     from tqdm import tqdm
 
     tables = GrammarTables(TokenTable.from_tokenizer(bundle.tokenizer))
-    prompts = PromptMaker(bundle.tokenizer, config.seed, config.tempo_range)
+    if config.prompts == "split":
+        if cache_dir is None:
+            raise EncoreError("split prompts need prepared piano data (encore data piano)")
+        batches = iter(split_prompts(bundle.tokenizer, cache_dir, config).tokens.split(config.batch))
+    else:  # drawn batch by batch, as sample files written before split prompts existed were
+        maker = PromptMaker(bundle.tokenizer, config.seed, config.tempo_range)
+        batches = (maker.procedural(min(config.batch, config.count - start))
+                   for start in range(0, config.count, config.batch))
     generator = torch.Generator(device=bundle.device).manual_seed(config.seed)
     rows: list[np.ndarray] = []
-    done = 0  # not bar.n: a disabled tqdm does not count
     with tqdm(total=config.count, desc=f"sampling {model_name}", unit="sample", disable=not progress) as bar:
-        while done < config.count:
-            size = min(config.batch, config.count - done)
+        for batch in batches:
             try:
-                rollouts = sample_rollouts(bundle.model, tables, prompts.procedural(size), config.new_tokens,
-                                           config.temperature, generator)
+                rollouts = sample_rollouts(bundle.model, tables, batch, config.new_tokens, config.temperature,
+                                           generator)
             except ValueError as error:
                 raise EncoreError(str(error)) from None
             rows.append(rollouts.sequences.cpu().numpy().astype(np.int32))
-            done += size
-            bar.update(size)
-    settings = {**asdict(config), "model": model_name, "prompts": "procedural"}
+            bar.update(len(batch))
+    settings = {**asdict(config), "model": model_name}
     return _save_samples(out, bundle.tokenizer, np.concatenate(rows), config.new_tokens, settings)
 
 
@@ -172,6 +210,20 @@ def real_samples(tokenizer: REMI, cache_dir: Path, out: Path, count: int = 1000,
                           f"before them in their file; asked for {count}")
     settings = {"count": count, "new_tokens": new_tokens, "seed": seed, "model": f"real ({split} split)", "prompts": split}
     return _save_samples(out, tokenizer, np.asarray(rows, np.int32), new_tokens, settings)
+
+
+def real_continuations(tokenizer: REMI, cache_dir: Path, out: Path, config: GenerationConfig) -> Path:
+    """Write what really followed each split prompt that `generate_samples` draws with `config` (same seed,
+    same rows), as a sample file.
+
+    Raises:
+        EncoreError: no prepared split, or one whose files are all too short.
+    """
+    drawn = split_prompts(tokenizer, cache_dir, config)
+    rows = [prompt + continuation for prompt, continuation in zip(drawn.tokens.tolist(), drawn.continuations or [],
+                                                                   strict=True)]
+    settings = {**asdict(config), "model": f"real continuations ({config.split} split)"}
+    return _save_samples(out, tokenizer, np.asarray(rows, np.int32), config.new_tokens, settings)
 
 
 @dataclass
@@ -222,7 +274,7 @@ def load_samples(label: str, path: Path) -> SampleSet:
     pieces, rolls, pitches, velocities = [], [], [], []
     for row in tokens.tolist():
         notes = ft.completion_notes(table, row, prompt_length)
-        pieces.append(ft.piece_features(notes))
+        pieces.append(ft.piece_features(notes, ft.prompt_tempo_qpm(table, row[:prompt_length])))
         rolls.append(ft.opening_roll(notes))
         pitches.extend(n.pitch for n in notes)
         velocities.extend(n.velocity for n in notes)
@@ -340,13 +392,13 @@ def features_table(summary: dict) -> str:
 
 
 def plot_features(summary: dict, path: Path) -> Path:
-    """features.png: the eight overlaid histograms (2 x 4 panels, one colour per model)."""
+    """features.png: the nine overlaid histograms (3 x 3 panels, one colour per model)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(2, 4, figsize=(18, 7.5))
+    figure, axes = plt.subplots(3, 3, figsize=(15, 11))
     for axis, feature in zip(axes.flat, FEATURES, strict=True):
         for index, (label, model) in enumerate(summary["models"].items()):
             histogram = model["features"][feature.table_of]["histogram"]

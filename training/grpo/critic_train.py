@@ -61,7 +61,7 @@ def base_samples(bundle: PianoBundle, prompts: PromptMaker, count: int, max_new_
     while len(pieces) < count:
         size = min(batch, count - len(pieces))
         source = "split" if (len(pieces) // batch) % 2 and prompts.starts is not None else "procedural"
-        prompt, _ = prompts.batch(size, source)
+        prompt = prompts.batch(size, source).tokens
         rollouts = sample_rollouts(bundle.model, tables, prompt, max_new_tokens, 1.0, generator)
         pieces += [timed_notes(table, row, prompt.shape[1]) for row in rollouts.sequences.tolist()]
     return pieces

@@ -13,9 +13,12 @@ step nearest its onset to the step nearest its end, at least one step):
 - empty-beat rate: fraction of the beats from 0 to the last note's end (rounded up) in which nothing
   sounds (a held note fills the beats it spans);
 - pitch range, velocity range: highest minus lowest;
-- scale consistency: the largest fraction of notes in one major (or natural minor) scale.
+- scale consistency: the largest fraction of notes in one major (or natural minor) scale;
+- notes per second (not in the paper; the pace the `pace` reward measures): notes starting in the first
+  `PACE_WINDOW_S` seconds, divided by it.
 
-A piece without notes has `notes` 0 and NaN for the others (MusPy's NaN for an empty piece).
+A piece without notes has `notes` and `notes_per_second` 0 and NaN for the others (MusPy's NaN for an
+empty piece).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from encore.training.grpo.timing import DEFAULT_TEMPO_QPM, TimedNote, timed_note
 
 STEPS_PER_BEAT = 12
 """Grid of the polyphony and empty-beat features (MusPy's time steps): 16ths and triplets fall on it."""
+
+PACE_WINDOW_S = 10.0
+"""Seconds over which notes per second are counted: GRPO's crop."""
 
 ROLL_BEATS = 16
 ROLL_STEPS_PER_BEAT = 4
@@ -53,6 +59,7 @@ class PieceFeatures:
     velocity_range: float
     mean_pitch: float
     mean_velocity: float
+    notes_per_second: float
 
 
 def prompt_tempo_qpm(table: TokenTable, prompt: Sequence[int]) -> float:
@@ -108,10 +115,10 @@ def scale_consistency(pitches: Sequence[int]) -> float:
     return max(scale_fraction(list(pitches), root) for root in range(12)) if pitches else math.nan
 
 
-def piece_features(notes: Sequence[NoteEvent]) -> PieceFeatures:
-    """Every per-piece feature of one completion."""
+def piece_features(notes: Sequence[NoteEvent], qpm: float = DEFAULT_TEMPO_QPM) -> PieceFeatures:
+    """Every per-piece feature of one completion, its notes in beats of `qpm` quarter notes per minute."""
     if not notes:
-        return PieceFeatures(0, *[math.nan] * 7)
+        return PieceFeatures(0, *[math.nan] * 7, notes_per_second=0.0)
     pitches = [n.pitch for n in notes]
     velocities = [n.velocity for n in notes]
     return PieceFeatures(
@@ -123,6 +130,7 @@ def piece_features(notes: Sequence[NoteEvent]) -> PieceFeatures:
         velocity_range=float(max(velocities) - min(velocities)),
         mean_pitch=float(np.mean(pitches)),
         mean_velocity=float(np.mean(velocities)),
+        notes_per_second=sum(n.onset_beats * 60.0 / qpm < PACE_WINDOW_S for n in notes) / PACE_WINDOW_S,
     )
 
 

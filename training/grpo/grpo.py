@@ -25,11 +25,11 @@ from encore.models.piano.streaming_decoder import TokenTable
 from encore.training.grpo.config import GrpoConfig
 from encore.training.grpo.critic_refresh import CriticRefresh
 from encore.training.grpo.loss import group_advantages, grpo_loss
-from encore.training.grpo.prompts import PromptMaker
+from encore.training.grpo.prompts import PromptBatch, PromptMaker
 from encore.training.grpo.render import RenderConfig, Rendered, Renderer
 from encore.training.grpo.rewards import Reward, RewardBatch, build_reward
 from encore.training.grpo.rollout import Rollouts, completion_logprobs, sample_rollouts
-from encore.training.grpo.timing import timed_notes
+from encore.training.grpo.timing import TimedNote, timed_notes
 from encore.training.loss_curves import save_loss_curves
 from encore.training.optimizer_step import set_learning_rate
 
@@ -187,8 +187,8 @@ class GrpoTrainer:
         started = time.perf_counter()
         learning_rate = config.learning_rate_at(self.iteration)
         set_learning_rate(self.optimizer, learning_rate)
-        prompts, source = self.prompts.batch(config.batch_size, config.prompts, config.split_fraction)
-        prompts = prompts.repeat_interleave(config.group_size, dim=0)
+        drawn = self.prompts.batch(config.batch_size, config.prompts, config.split_fraction, config.max_new_tokens)
+        prompts = drawn.tokens.repeat_interleave(config.group_size, dim=0)
         self.policy.eval()
         rollouts = sample_rollouts(self.policy, self.tables, prompts, config.max_new_tokens, config.temperature,
                                    self.generator)
@@ -197,7 +197,8 @@ class GrpoTrainer:
         notes = [timed_notes(self.table, row, start) for row in rollouts.sequences.tolist()]
         audio = self._render(notes) if self.reward.needs_audio else None
         rendered = time.perf_counter()
-        rewards = self.reward.score(RewardBatch(notes, audio, config.crop_s)).float()
+        references = self._references(drawn)
+        rewards = self.reward.score(RewardBatch(notes, audio, config.crop_s, references)).float()
         scored = time.perf_counter()
         advantages = group_advantages(rewards, config.group_size).to(self.device)
         reference = self._reference_logprobs(rollouts)
@@ -214,12 +215,22 @@ class GrpoTrainer:
         return {
             "iteration": self.iteration + 1, "reward_mean": summary[0].item(), "reward_std": summary[1].item(),
             "kl": summary[2].item(), "clip_fraction": summary[3].item(), "loss": parts["loss"], "lr": learning_rate,
-            "prompts": source, "notes_per_completion": float(np.mean([len(n) for n in notes])),
+            "prompts": drawn.source, "notes_per_completion": float(np.mean([len(n) for n in notes])),
             "silent_fraction": float(audio.silent.mean()) if audio is not None else 0.0,
             "tokens_per_s": count * self.world / (updated - started),
             "sampling_s": sampled - started, "rendering_s": rendered - sampled, "reward_s": scored - rendered,
             "update_s": updated - scored, **refreshed,
         }
+
+    def _references(self, drawn: PromptBatch) -> list[list[TimedNote] | None] | None:
+        """Per completion, the notes that really followed its prompt over as many tokens as it has (split
+        prompts; None for procedural ones, and for a prompt whose file ends sooner)."""
+        if drawn.continuations is None:
+            return None
+        per_prompt = [timed_notes(self.table, prompt + continuation, len(prompt))
+                      if len(continuation) == self.config.max_new_tokens else None
+                      for prompt, continuation in zip(drawn.tokens.tolist(), drawn.continuations, strict=True)]
+        return [notes for notes in per_prompt for _ in range(self.config.group_size)]
 
     @torch.no_grad()
     def _reference_logprobs(self, rollouts: Rollouts) -> torch.Tensor:

@@ -2,11 +2,13 @@
 
 Procedural: `BOS Bar TimeSig Position_0 Tempo` with a random time signature of the vocabulary and a
 random tempo in a bpm range. From the split: `BOS` then the `prompt_tokens - 1` tokens that follow a
-random Bar of a random training file (drawn in proportion to its length).
+random Bar of a random training file (drawn in proportion to its length). A split prompt also carries
+what followed it in its file (`PromptBatch.continuations`), which the `pace` reward measures against.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,22 @@ from miditok import REMI
 
 from encore.models.errors import EncoreError
 from encore.training.piano.prep import load_split
+
+
+@dataclass
+class PromptBatch:
+    """Prompts of one kind, all of one length.
+
+    Attributes:
+        tokens: (count, length) prompt tokens.
+        source: `procedural` or `split`.
+        continuations: split prompts only, when asked for: per prompt, the tokens that followed it in its
+            file (as many as asked, fewer at the file's end).
+    """
+
+    tokens: torch.Tensor
+    source: str
+    continuations: list[list[int]] | None = None
 
 
 class PromptMaker:
@@ -42,8 +60,8 @@ class PromptMaker:
         self.prompt_tokens = prompt_tokens
         self.starts: np.ndarray | None = None
         if cache_dir is not None:
-            self.tokens, offsets = load_split(Path(cache_dir), split)
-            self.starts = self._bar_starts(offsets)
+            self.tokens, self.offsets = load_split(Path(cache_dir), split)
+            self.starts = self._bar_starts(self.offsets)
 
     def _bar_starts(self, offsets: np.ndarray) -> np.ndarray:
         """Bar indices with `prompt_tokens - 1` tokens after them inside their file (last token excluded)."""
@@ -61,16 +79,28 @@ class PromptMaker:
         rows = [[self.bos, self.bar, int(t), self.position0, int(b)] for t, b in zip(ts, tempo, strict=True)]
         return torch.tensor(rows, dtype=torch.long)
 
-    def from_split(self, count: int) -> torch.Tensor:
-        """(count, prompt_tokens) prompts: BOS and the tokens from a random Bar of the split."""
+    def from_split(self, count: int, continuation_tokens: int = 0) -> PromptBatch:
+        """`count` prompts of `prompt_tokens`: BOS and the tokens from a random Bar of the split.
+
+        With `continuation_tokens`, each carries up to that many tokens that followed it in its file.
+        """
         if self.starts is None:
             raise EncoreError("prompts from the split need prepared data (cache_dir)")
         starts = self.rng.choice(self.starts, size=count)
-        rows = [[self.bos, *self.tokens[s:s + self.prompt_tokens - 1].tolist()] for s in starts]
-        return torch.tensor(rows, dtype=torch.long)
+        ends = starts + self.prompt_tokens - 1
+        rows = [[self.bos, *self.tokens[s:end].tolist()] for s, end in zip(starts, ends, strict=True)]
+        continuations = None
+        if continuation_tokens > 0:
+            file_ends = self.offsets[np.searchsorted(self.offsets, starts, side="right")]
+            continuations = [self.tokens[end:min(end + continuation_tokens, file_end)].tolist()
+                             for end, file_end in zip(ends, file_ends, strict=True)]
+        return PromptBatch(torch.tensor(rows, dtype=torch.long), "split", continuations)
 
-    def batch(self, count: int, source: str, split_fraction: float = 0.5) -> tuple[torch.Tensor, str]:
+    def batch(self, count: int, source: str, split_fraction: float = 0.5,
+              continuation_tokens: int = 0) -> PromptBatch:
         """`count` prompts from `source` (`procedural`, `split`, or `mixed`: the split with `split_fraction`)."""
         if source == "mixed":
             source = "split" if self.rng.random() < split_fraction else "procedural"
-        return (self.from_split(count) if source == "split" else self.procedural(count)), source
+        if source == "split":
+            return self.from_split(count, continuation_tokens)
+        return PromptBatch(self.procedural(count), "procedural")

@@ -4,7 +4,8 @@ A reward spec on the command line is a name (`critic`) or weighted names (`criti
 Names: `critic` (the audio critic's P(real), `encore.training.grpo.critic`), `audiobox` (Meta's Audiobox
 Aesthetics content enjoyment, optional extra, `encore.training.grpo.audiobox`), and the symbolic ones
 for ablations (`encore.training.grpo.symbolic`): `scale` (scale consistency), `density` (notes per
-second in a target range) and `cmajor` (fraction of notes in C major, the toy reward of the tests).
+second in a target range), `pace` (notes per second against the real continuation of a split prompt)
+and `cmajor` (fraction of notes in C major, the toy reward of the tests).
 `preference` is a Bradley-Terry scorer trained on the arena's votes (`encore.training.grpo.preference`).
 """
 
@@ -21,7 +22,7 @@ from encore.models.errors import EncoreError
 from encore.training.grpo.render import Rendered
 from encore.training.grpo.timing import TimedNote
 
-REWARD_NAMES = ("critic", "audiobox", "scale", "density", "cmajor", "preference")
+REWARD_NAMES = ("critic", "audiobox", "scale", "density", "pace", "cmajor", "preference")
 
 
 @dataclass
@@ -32,18 +33,30 @@ class RewardBatch:
         notes: per completion, its notes.
         audio: the rendered crops, present when some reward `needs_audio`.
         crop_s: seconds of a crop (the symbolic rewards look at the same window).
+        references: per completion, the notes that really followed its prompt (as many tokens as the
+            completion has, from the same time origin), or None where the prompt has no continuation
+            (procedural prompts); None for the whole batch when none has.
     """
 
     notes: Sequence[Sequence[TimedNote]]
     audio: Rendered | None = None
     crop_s: float = 10.0
+    references: Sequence[Sequence[TimedNote] | None] | None = None
 
     def __len__(self) -> int:
         return len(self.notes)
 
+    def _crop(self, piece: Sequence[TimedNote]) -> list[TimedNote]:
+        return [note for note in piece if 0 <= note.onset_s < self.crop_s]
+
     def cropped_notes(self) -> list[list[TimedNote]]:
         """Per completion, the notes that start inside the crop."""
-        return [[note for note in piece if 0 <= note.onset_s < self.crop_s] for piece in self.notes]
+        return [self._crop(piece) for piece in self.notes]
+
+    def cropped_references(self) -> list[list[TimedNote] | None]:
+        """Per completion, its reference's notes that start inside the crop (None where it has none)."""
+        references = self.references if self.references is not None else [None] * len(self)
+        return [None if piece is None else self._crop(piece) for piece in references]
 
 
 class Reward(Protocol):
@@ -124,6 +137,8 @@ def build_reward(spec: str, *, critic: Path | None = None, audiobox_checkpoint: 
             reward = symbolic.ScaleConsistency()
         elif name == "density":
             reward = symbolic.NoteDensity(*density_range)
+        elif name == "pace":
+            reward = symbolic.ContinuationPace()
         else:
             reward = symbolic.CMajorFraction()
         built.append((weight, reward))

@@ -57,3 +57,32 @@ class NoteDensity:
             values.append(density / self.low if density < self.low else
                           self.high / density if density > self.high else 1.0)
         return torch.tensor(values, dtype=torch.float32)
+
+
+class ContinuationPace:
+    """How close the crop's notes per second come to those of the music that really followed the prompt.
+
+    `(min(d, r) + s) / (max(d, r) + s)` for the completion's density d and the reference's r (notes
+    starting in the crop, per second), smoothed by `s` notes/s: 1 at the real pace, 0.5 at about half
+    or twice it. Both are measured alike, over as many tokens from the same prompt, so a completion that
+    keeps the piece's pace scores near 1 whatever that pace is. 1 where a completion has no reference
+    (procedural prompts), which leaves a group's advantages unchanged.
+    """
+
+    name = "pace"
+    needs_audio = False
+
+    def __init__(self, smoothing: float = 0.25) -> None:
+        if not smoothing > 0:
+            raise ValueError(f"pace smoothing must be positive (got {smoothing})")
+        self.smoothing = smoothing
+
+    def score(self, batch: RewardBatch) -> torch.Tensor:
+        values = []
+        for piece, reference in zip(batch.cropped_notes(), batch.cropped_references(), strict=True):
+            if reference is None:
+                values.append(1.0)
+                continue
+            density, target = len(piece) / batch.crop_s, len(reference) / batch.crop_s
+            values.append((min(density, target) + self.smoothing) / (max(density, target) + self.smoothing))
+        return torch.tensor(values, dtype=torch.float32)

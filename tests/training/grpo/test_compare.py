@@ -17,6 +17,7 @@ from encore.training.grpo.compare import (
     GenerationConfig,
     generate_samples,
     load_samples,
+    real_continuations,
     real_samples,
 )
 from encore.training.piano.prep import load_split
@@ -136,3 +137,24 @@ def test_real_stretches_are_sample_files_cut_from_the_split(mini_cache: Path, tm
         real_samples(tokenizer, tmp_path, tmp_path / "none.npz")
     with pytest.raises(EncoreError, match="asked for 100000"):
         real_samples(tokenizer, mini_cache, tmp_path / "many.npz", count=100000, new_tokens=40, split="train")
+
+
+def test_split_prompt_samples_and_their_real_continuations_share_rows(mini_cache: Path, tmp_path: Path) -> None:
+    config = GenerationConfig(count=5, batch=2, new_tokens=24, seed=4, prompts="split", prompt_tokens=16,
+                              split="train")
+    files = [generate_samples(PianoBundle.random("tiny", seed=seed), tmp_path / f"m{seed}.npz", config, "tiny",
+                              progress=False, cache_dir=mini_cache) for seed in (0, 1)]
+    real = real_continuations(PianoBundle.random("tiny").tokenizer, mini_cache, tmp_path / "real.npz", config)
+    tokens, _ = load_split(mini_cache, "train")
+    with np.load(files[0]) as a, np.load(files[1]) as b, np.load(real) as r:
+        assert a["tokens"].shape == r["tokens"].shape == (5, 16 + 24) and int(r["prompt_length"]) == 16
+        np.testing.assert_array_equal(a["tokens"][:, :16], b["tokens"][:, :16])  # one seed, same prompts
+        np.testing.assert_array_equal(a["tokens"][:, :16], r["tokens"][:, :16])  # and the real rows' prompts
+        for row in r["tokens"]:
+            passage = row[1:].tolist()  # the prompt after BOS, then what followed it
+            assert any(tokens[s:s + len(passage)].tolist() == passage for s in np.flatnonzero(tokens == row[1]))
+        assert json.loads(str(a["settings"]))["prompts"] == "split"
+    summary = load_samples("real", real)
+    assert all(piece.notes_per_second >= 0 for piece in summary.pieces)
+    with pytest.raises(EncoreError, match="need prepared piano data"):
+        generate_samples(PianoBundle.random("tiny"), tmp_path / "x.npz", config, "tiny", progress=False)

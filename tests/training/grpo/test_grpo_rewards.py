@@ -11,7 +11,7 @@ from encore.training.grpo import audiobox
 from encore.training.grpo.critic import AudioCritic, CriticConfig, CriticReward, load_critic, save_critic
 from encore.training.grpo.render import Rendered
 from encore.training.grpo.rewards import RewardBatch, WeightedReward, build_reward, parse_reward_spec
-from encore.training.grpo.symbolic import CMajorFraction, NoteDensity, ScaleConsistency
+from encore.training.grpo.symbolic import CMajorFraction, ContinuationPace, NoteDensity, ScaleConsistency
 from encore.training.grpo.timing import TimedNote
 
 
@@ -27,6 +27,17 @@ def test_symbolic_rewards_by_hand() -> None:
     torch.testing.assert_close(ScaleConsistency().score(batch), torch.tensor([0.75, 1.0, 0.0, 1.0]))
     # densities: 0.4, 0.5, 0, 2.0 notes/s (the last piece has 20 notes inside the 10 s crop)
     torch.testing.assert_close(NoteDensity(1.0, 1.5).score(batch), torch.tensor([0.4, 0.5, 0.0, 0.75]))
+
+
+def test_pace_rewards_the_real_continuations_notes_per_second() -> None:
+    real = notes([60] * 20)  # 2 notes/s over the 10 s crop
+    batch = RewardBatch([notes([60] * 20), notes([60] * 10), notes([60] * 60, 0.25), [], notes([60] * 4)],
+                        crop_s=10.0, references=[real, real, real, real, None])
+    # 2 against 2, 1, 4 (60 notes at 0.25 s: the first 40 start inside the crop), 0; no reference -> 1
+    expected = [1.0, 1.25 / 2.25, 2.25 / 4.25, 0.25 / 2.25, 1.0]
+    torch.testing.assert_close(ContinuationPace().score(batch), torch.tensor(expected))
+    assert ContinuationPace().score(RewardBatch([notes([60] * 3)])).tolist() == [1.0]
+    assert isinstance(build_reward("pace"), ContinuationPace)
 
 
 def test_weighted_composition_and_specs() -> None:

@@ -63,6 +63,15 @@ def test_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     torch.testing.assert_close(resumed.policy.state_dict(), whole.policy.state_dict(), rtol=0, atol=0)
 
 
+def test_pace_reward_reads_the_real_continuations(mini_cache: Path, tmp_path: Path) -> None:
+    config = toy_config(tmp_path, steps=1, reward="pace", prompts="split", cache_dir=mini_cache, prompt_tokens=16,
+                        batch_size=2, group_size=4, max_new_tokens=24, eval_windows=2)
+    trainer = GrpoTrainer(config, bundle=PianoBundle.random("tiny"))
+    row = trainer.step()
+    # without the references every completion would score exactly 1; a random model misses the real pace
+    assert 0 < row["reward_mean"] < 1 and row["reward_std"] > 0
+
+
 def test_command_line_runs_and_exports(tmp_path: Path) -> None:
     bundle = PianoBundle.random("tiny")
     base = save_piano(tmp_path / "base", bundle.model, bundle.tokenizer, "# tiny\n")
@@ -79,9 +88,16 @@ def test_prompts_from_the_split_and_held_out_loss_in_the_card(mini_cache: Path, 
     config = toy_config(tmp_path, steps=1, prompts="split", cache_dir=mini_cache, prompt_tokens=16, batch_size=2,
                         group_size=2, max_new_tokens=16, eval_windows=2)
     trainer = GrpoTrainer(config, bundle=PianoBundle.random("tiny"))
-    prompts, source = trainer.prompts.batch(3, "split")
-    assert source == "split" and prompts.shape == (3, 16) and bool((prompts[:, 0] == trainer.prompts.bos).all())
-    assert bool((prompts[:, 1] == trainer.prompts.bar).all())
+    drawn = trainer.prompts.batch(3, "split", continuation_tokens=8)
+    prompts = drawn.tokens
+    assert drawn.source == "split" and prompts.shape == (3, 16)
+    assert bool((prompts[:, 0] == trainer.prompts.bos).all()) and bool((prompts[:, 1] == trainer.prompts.bar).all())
+    assert drawn.continuations is not None and all(0 < len(c) <= 8 for c in drawn.continuations)
+    split = trainer.prompts.tokens
+    for prompt, continuation in zip(prompts.tolist(), drawn.continuations, strict=True):
+        passage = prompt[1:] + continuation  # what followed the prompt in its file
+        assert any(split[start:start + len(passage)].tolist() == passage
+                   for start in trainer.prompts.starts), "a continuation is not what followed its prompt"
     metrics = trainer.train()
     assert trainer.history[0]["prompts"] == "split"
     card = (tmp_path / "export" / "README.md").read_text()
