@@ -5,7 +5,7 @@
     encore grpo-compare real --out FILE.npz [--count 1000] [--split validation] [--seed 1]
                              [--prompts split [--prompt-tokens 64]]   (split: what followed generate's prompts)
     encore grpo-compare report --samples base=FILE.npz --samples tuned=FILE.npz
-                               [--samples over-optimised=FILE.npz] --out-dir DIR
+                               [--samples over-optimised=FILE.npz] [--reference real] --out-dir DIR
 
 `report` compares every model with the first one given.
 """
@@ -60,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a model's samples; repeat, the first is the base the others are compared with")
     report.add_argument("--out-dir", type=Path, required=True,
                         help="where features.png, diversity.png, features.md and compare.json go")
+    report.add_argument("--reference", default=None, metavar="LABEL",
+                        help="a --samples label (real piano, say): each other model's distance to it per feature")
     report.set_defaults(handler=run_report)
 
 
@@ -134,7 +136,7 @@ def run_report(args: argparse.Namespace) -> int:
     from encore.training.grpo.compare import load_samples, write_report
 
     sets = [load_samples(label, path) for label, path in parse_samples(args.samples)]
-    paths = write_report(sets, args.out_dir)
+    paths = write_report(sets, args.out_dir, args.reference)
     print(f"wrote {', '.join(str(path) for path in paths.values())}")
     print(paths["table"].read_text(), end="")
     return 0

@@ -10,7 +10,7 @@ holds `tokens` (N, prompt + new tokens), `prompt_length`, the tokenizer's JSON a
 file is read back with nothing else. `write_report` decodes each file (`features.completion_notes`),
 and writes `features.png` (eight overlaid histograms), `diversity.png` (average opening piano rolls),
 `features.md` (mean and median per model, the change against the first model and whether it goes the
-paper's way; notes per second beside the paper's eight) and `compare.json` (every number behind them).
+paper's way; notes per second beside the paper's eight; with a reference set, each model's distance to it) and `compare.json` (every number behind them).
 """
 
 from __future__ import annotations
@@ -325,13 +325,39 @@ DEFINITIONS = {
                  "(16ths x pitches 21-109)",
     "chance_diversity": "the diversity of rolls of the same densities with their cells placed at random",
     "z": "Welch z of the change of the per-piece means",
+    "distance": "total variation distance between a model's histogram of a feature and the reference's, on "
+                "shared bins (0 the same distribution, 1 nothing in common); mean: over the features",
     "opening_roll": {"pitch_low": ft.ROLL_PITCHES.start, "beats": ft.ROLL_BEATS,
                      "steps_per_beat": ft.ROLL_STEPS_PER_BEAT},
 }
 
 
-def summarise(sets: list[SampleSet]) -> dict:
-    """Every number of the report: per model, and each model's change against the first (the base)."""
+def total_variation(fractions: list[float], reference: list[float]) -> float:
+    """Total variation distance of two histograms on the same bins: 0 the same, 1 nothing in common."""
+    return 0.5 * float(np.abs(np.asarray(fractions) - np.asarray(reference)).sum())
+
+
+def distances_to(models: dict, reference: str) -> dict:
+    """Per other model, each feature's total variation distance to `reference`'s histogram, and their mean."""
+    ref = models[reference]["features"]
+    distances = {}
+    for label, model in models.items():
+        if label == reference:
+            continue
+        per_feature = {feature.table_of: total_variation(model["features"][feature.table_of]["histogram"]["fractions"],
+                                                         ref[feature.table_of]["histogram"]["fractions"])
+                       for feature in FEATURES}
+        distances[label] = {**per_feature, "mean": float(np.mean(list(per_feature.values())))}
+    return distances
+
+
+def summarise(sets: list[SampleSet], reference: str | None = None) -> dict:
+    """Every number of the report: per model, each model's change against the first (the base), and with a
+    `reference` label (real piano, say), each model's distance to it.
+
+    Raises:
+        EncoreError: a reference label that names no set.
+    """
     edges = {feature.table_of: _edges(feature, sets) for feature in FEATURES}
     models = {samples.label: {
         "settings": samples.settings,
@@ -346,7 +372,13 @@ def summarise(sets: list[SampleSet]) -> dict:
     base = sets[0]
     changes = {other.label: {feature.table_of: _change(base, other, feature) for feature in FEATURES}
                for other in sets[1:]}
-    return {"base": base.label, "models": models, "changes": changes, "definitions": DEFINITIONS}
+    summary = {"base": base.label, "models": models, "changes": changes, "definitions": DEFINITIONS}
+    if reference is not None:
+        if reference not in models:
+            raise EncoreError(f"--reference {reference}: no sample set has that label ({', '.join(models)})")
+        summary["reference"] = reference
+        summary["distances"] = distances_to(models, reference)
+    return summary
 
 
 def _verdict(change: dict) -> str:
@@ -384,6 +416,11 @@ def features_table(summary: dict) -> str:
               "|---|---:|---:|---:|---:|"]
     lines += [f"| {label} | {m['samples']} | {m['without_notes']} | {_format(m['diversity'])} | "
               f"{_format(m['chance_diversity'])} |" for label, m in models.items()]
+    if "distances" in summary:
+        lines += ["", f"| feature | distance to {summary['reference']}: " + " / ".join(summary["distances"]) + " |",
+                  "|---|---|"]
+        lines += [f"| {label} | " + " / ".join(f"{d[key]:.2f}" for d in summary["distances"].values()) + " |"
+                  for label, key in [*((f.label, f.table_of) for f in FEATURES), ("**mean**", "mean")]]
     notes = ("Mean (median) over pieces; pitch and velocity rows are per-piece means. z: Welch z of the "
              f"change; '(n.s.)' below |z| {SIGNIFICANT_Z:g}. "
              f"Diversity: {summary['definitions']['diversity']}; chance level: "
@@ -443,12 +480,12 @@ def plot_rolls(summary: dict, path: Path) -> Path:
     return path
 
 
-def write_report(sets: list[SampleSet], out_dir: Path) -> dict[str, Path]:
+def write_report(sets: list[SampleSet], out_dir: Path, reference: str | None = None) -> dict[str, Path]:
     """Write features.png, diversity.png, features.md and compare.json into `out_dir`; return their paths.
 
     Raises:
-        EncoreError: no sample sets, or sets whose completions differ in length (their features would not
-            compare).
+        EncoreError: no sample sets, sets whose completions differ in length (their features would not
+            compare), or a reference label that names no set.
     """
     if not sets:
         raise EncoreError("no sample files to compare")
@@ -456,8 +493,8 @@ def write_report(sets: list[SampleSet], out_dir: Path) -> dict[str, Path]:
     if len(set(lengths.values())) > 1:
         raise EncoreError(f"sample files differ in completion length ({lengths}): "
                           "generate them with one --new-tokens")
+    summary = summarise(sets, reference)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = summarise(sets)
     paths = {"features": plot_features(summary, out_dir / "features.png"),
              "diversity": plot_rolls(summary, out_dir / "diversity.png"),
              "table": out_dir / "features.md", "json": out_dir / "compare.json"}

@@ -48,7 +48,7 @@ def test_generate_then_report_writes_every_file(tmp_path: Path, capsys: pytest.C
         assert json.loads(str(base["settings"]))["new_tokens"] == NEW_TOKENS
     out = tmp_path / "report"
     specs = [arg for label, path in files.items() for arg in ("--samples", f"{label}={path}")]
-    code = main(["grpo-compare", "report", *specs, "--out-dir", str(out)])
+    code = main(["grpo-compare", "report", *specs, "--reference", "over-optimised", "--out-dir", str(out)])
     assert code == 0
     for name in ("features.png", "diversity.png"):
         assert (out / name).stat().st_size > 10_000
@@ -73,6 +73,14 @@ def test_generate_then_report_writes_every_file(tmp_path: Path, capsys: pytest.C
     assert all(f"| {feature.label} |" in table for feature in FEATURES)
     assert "tuned − base (z)" in table and "over-optimised − base (z)" in table
     assert table in capsys.readouterr().out
+    distances = report["distances"]
+    assert set(distances) == {"base", "tuned"} and report["reference"] == "over-optimised"
+    for feature in FEATURES:
+        mine, theirs = (np.array(report["models"][label]["features"][feature.table_of]["histogram"]["fractions"])
+                        for label in ("tuned", "over-optimised"))
+        assert distances["tuned"][feature.table_of] == pytest.approx(0.5 * np.abs(mine - theirs).sum())
+    assert distances["tuned"]["mean"] == pytest.approx(np.mean([distances["tuned"][f.table_of] for f in FEATURES]))
+    assert "| feature | distance to over-optimised: base / tuned |" in table
 
 
 def test_diversity_of_samples_beats_identical_copies(tmp_path: Path) -> None:
@@ -100,6 +108,15 @@ def test_bad_report_arguments_give_one_line(tmp_path: Path, capsys: pytest.Captu
     assert main(["grpo-compare", "report", *args, "--out-dir", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_reference_that_names_no_set_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert generate(tiny_checkpoint(tmp_path / "tiny", 0), tmp_path / "a.npz", count=2) == 0
+    assert main(["grpo-compare", "report", "--samples", f"a={tmp_path / 'a.npz'}", "--reference", "real",
+                 "--out-dir", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "--reference real: no sample set has that label" in error and error.count("\n") == 1
     assert not (tmp_path / "out").exists()
 
 
