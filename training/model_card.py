@@ -87,8 +87,8 @@ def piano_card(config: Any, metrics: dict, manifest: dict, hardware: str) -> str
                        {"Data": data, "Training": training, "Held-out loss": held_out})
 
 
-def groove_card(config: Any, training: dict, counts: dict[str, int]) -> str:
-    """Card for a groove VAE checkpoint (`config` is a `GrooveTrainerConfig`)."""
+def groove_card(config: Any, training: dict, counts: dict[str, int], device: str = "cpu") -> str:
+    """Card for a groove VAE checkpoint (`config` is a `GrooveTrainerConfig`; `device` the one it trained on)."""
     intro = [
         f"Groove VAE `{config.model}` of Encore (see `docs/groove.md` and `models/groove/vae.py`), 2-bar 4/4 drum",
         "loops on a 16th-note grid, 9 drum classes.",
@@ -103,7 +103,7 @@ def groove_card(config: Any, training: dict, counts: dict[str, int]) -> str:
     threads = f"{config.threads} CPU thread{'s' if config.threads != 1 else ''}" if config.threads else "CPU"
     train_lines = training_section(
         config, optimizer="Adam", steps=training["steps"], seen=f"{training['windows_seen']} windows seen",
-        wall_minutes=training["wall_minutes"], hardware=threads,
+        wall_minutes=training["wall_minutes"], hardware=threads if device == "cpu" else device,
     )
     options = ", ".join(f"`{name}={value}`" for name, value in config.model_options.items())
     train_lines.append(f"- setup `{config.setup}`" + (f", model options {options}" if options else ""))

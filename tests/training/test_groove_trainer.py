@@ -14,6 +14,7 @@ import torch
 from encore.models.groove.vae import GrooveVAE
 from encore.training.groove.config import GrooveTrainerConfig
 from encore.training.groove.trainer import train
+from encore.training.model_card import groove_card
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 STEPS, SAVED_AT = 6, 3  # the state is saved every 3 steps (with each validation)
@@ -91,3 +92,14 @@ def test_resumed_run_equals_an_uninterrupted_one(
         for key, value in moments.items():
             assert torch.equal(resumed["optimizer"]["state"][index][key], value), f"Adam {key} of parameter {index}"
     np.testing.assert_equal(resumed["history"], whole["history"])  # NaN (empty validation split) equals NaN
+
+
+def test_the_card_names_the_device_it_trained_on(tmp_path: Path) -> None:
+    settings = GrooveTrainerConfig(model="aux11", steps=2, batch_size=8, eval_every=2, seed=3, threads=1)
+    out = train(settings, FIXTURES, out_dir=tmp_path / "ckpt", run_dir=tmp_path / "run", cache_dir=tmp_path / "cache")
+    assert "on 1 CPU thread" in (out / "README.md").read_text()
+    training = {"steps": 2, "windows_seen": 16, "wall_minutes": 1.0, "parameters": 1, "value_weight": 10.0,
+                "held_out": {split: dict.fromkeys(("loss", "recon", "kl", "aux", "hit_acc"), 1.0)
+                             for split in ("validation", "test")}}
+    card = groove_card(settings, training, {"train": 1, "validation": 1, "test": 1}, device="cuda")
+    assert "on cuda" in card and "CPU thread" not in card

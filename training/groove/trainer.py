@@ -157,6 +157,7 @@ def train(
         "train_config": config.to_dict(),
     }
     out = Path(out_dir or shipped_folder("groove", config.model))
-    save_checkpoint(model.cpu(), out, training, groove_card(config, training, {k: len(v) for k, v in windows.items()}))
+    card = groove_card(config, training, {k: len(v) for k, v in windows.items()}, device.type)
+    save_checkpoint(model.cpu(), out, training, card)
     save_loss_curves(loss_panels(history), out / "losses.png", f"groove-{config.model}", log_scale=(RECON_PANEL,))
     return out
