@@ -4,7 +4,8 @@ and is checked against human votes on the same pairs.
 A judge scores each chunk once (cached): the symbolic rewards read the chunk's notes (its MIDI file),
 the audio rewards its notes rendered at the renderer's 16 kHz (as in GRPO) over the chunk's whole
 length. The higher score wins; scores within `draw_margin` are a draw. Machine votes are stored apart
-from human ones under the reward's name, and a judge picks its pairs from its own ratings.
+from human ones under the judge's name (the reward's, unless given another: two critics are two judges),
+and a judge picks its pairs from its own ratings. `pair_tally` counts a judge's wins entry against entry.
 """
 
 from __future__ import annotations
@@ -78,9 +79,10 @@ class ChunkScorer:
 
 
 def judge_votes(store: ArenaStore, scorer: ChunkScorer, votes: int, rng: random.Random, draw_margin: float = 0.0,
-                progress: Callable[[Vote], None] | None = None) -> RatingBook:
-    """Let the reward cast `votes` votes on informative pairs; return its ratings afterwards."""
-    judge = scorer.reward.name
+                progress: Callable[[Vote], None] | None = None, judge: str | None = None) -> RatingBook:
+    """Let the reward cast `votes` votes on informative pairs, stored under `judge` (default: the reward's
+    name); return that judge's ratings afterwards."""
+    judge = judge or scorer.reward.name
     book = load_book(store, "machine", judge)
     chunks_by_entry = store.chunk_ids_by_entry()
     for _ in range(votes):
@@ -92,6 +94,38 @@ def judge_votes(store: ArenaStore, scorer: ChunkScorer, votes: int, rng: random.
         if progress is not None:
             progress(vote)
     return book
+
+
+@dataclass(frozen=True)
+class PairTally:
+    """One judge's votes between two entries: wins of each and draws."""
+
+    entry_a: str
+    entry_b: str
+    wins_a: int
+    wins_b: int
+    draws: int
+
+    def line(self) -> str:
+        return f"{self.entry_a} vs {self.entry_b}: {self.wins_a} - {self.wins_b} ({self.draws} draws)"
+
+
+def pair_tally(store: ArenaStore, judge: str) -> list[PairTally]:
+    """A machine judge's votes counted per pair of entries (in the order entries were added)."""
+    names = {entry.id: entry.name for entry in store.entries()}
+    order = list(names)
+    counts: dict[tuple[int, int], list[int]] = {}
+    for vote in store.votes("machine", judge):
+        first, second = sorted((vote.entry_a, vote.entry_b), key=order.index)
+        row = counts.setdefault((first, second), [0, 0, 0])
+        if vote.answer == "draw":
+            row[2] += 1
+        else:
+            winner = vote.entry_a if vote.answer == "a" else vote.entry_b
+            row[0 if winner == first else 1] += 1
+    return [PairTally(names[a], names[b], *row) for (a, b), row in sorted(counts.items(),
+                                                                          key=lambda item: (order.index(item[0][0]),
+                                                                                            order.index(item[0][1])))]
 
 
 @dataclass(frozen=True)

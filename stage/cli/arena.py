@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_reward(judge)
     judge.add_argument("--votes", type=int, required=True, help="how many votes to cast")
     judge.add_argument("--seed", type=int, default=None, help="random seed of the pair choice")
+    judge.add_argument("--as", dest="judge_name", default=None, metavar="NAME",
+                       help="store the votes under this judge name (default: the reward's; give each critic "
+                            "its own, e.g. critic2, to tell their votes apart)")
     judge.set_defaults(handler=run_judge)
 
     agree = commands.add_parser("agreement", parents=[database],
@@ -136,7 +139,7 @@ def run_judge(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from encore.models.errors import EncoreError
-    from encore.stage.arena.judge import ChunkScorer, agreement, judge_votes
+    from encore.stage.arena.judge import ChunkScorer, agreement, judge_votes, pair_tally
     from encore.stage.arena.leaderboard import format_table
     from encore.stage.arena.store import ArenaStore
 
@@ -144,12 +147,13 @@ def run_judge(args: argparse.Namespace) -> int:
         raise EncoreError("--votes must be at least 1")
     store = ArenaStore(args.db)
     with ChunkScorer(store, _reward(args)) as scorer:
-        with tqdm(total=args.votes, unit="vote", desc=f"judge {scorer.reward.name}", dynamic_ncols=True,
-                  disable=None) as bar:
+        name = args.judge_name or scorer.reward.name
+        with tqdm(total=args.votes, unit="vote", desc=f"judge {name}", dynamic_ncols=True, disable=None) as bar:
             book = judge_votes(store, scorer, args.votes, random.Random(args.seed), args.draw_margin,
-                               progress=lambda vote: bar.update())
-        print(f"{args.votes} votes by {scorer.reward.name} ({book.votes} in all by this judge)")
+                               progress=lambda vote: bar.update(), judge=name)
+        print(f"{args.votes} votes by {name} ({book.votes} in all by this judge)")
         print(format_table(book.standings(store.entries())))
+        print("\n".join(tally.line() for tally in pair_tally(store, name)))
         if store.votes("human"):
             print(agreement(store, scorer, args.draw_margin).line())
     return 0

@@ -158,3 +158,31 @@ def test_an_audio_judge_renders_the_chunks_and_a_draw_margin_makes_draws(small_a
     assert main(["arena", "judge", "--reward", "scale", "--votes", "6", "--draw-margin", "1", "--db", db]) == 0
     assert {v.answer for v in small_arena.votes("machine", judge="scale")} == {"draw"}
     capsys.readouterr()
+
+
+def test_a_judge_named_with_as_keeps_its_votes_apart_and_its_pairs_are_tallied(
+        small_arena: ArenaStore, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(small_arena.path)
+    assert main(["arena", "judge", "--reward", "scale", "--votes", "12", "--seed", "1", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["arena", "judge", "--reward", "scale", "--as", "scale-again", "--votes", "8", "--seed", "2",
+                 "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "8 votes by scale-again (8 in all by this judge)" in out
+    assert len(small_arena.votes("machine", "scale")) == 12 and len(small_arena.votes("machine", "scale-again")) == 8
+    names = {entry.id: entry.name for entry in small_arena.entries()}
+    expected: dict[frozenset, dict[str, int]] = {}
+    for vote in small_arena.votes("machine", "scale-again"):
+        row = expected.setdefault(frozenset((names[vote.entry_a], names[vote.entry_b])), {"draw": 0})
+        winner = "draw" if vote.answer == "draw" else names[vote.entry_a if vote.answer == "a" else vote.entry_b]
+        row[winner] = row.get(winner, 0) + 1
+    tally = [line for line in out.splitlines() if " vs " in line]
+    assert len(tally) == len(expected)
+    for line in tally:  # "a vs b: 3 - 1 (0 draws)"
+        pair, _, counts = line.partition(": ")
+        first, second = pair.split(" vs ")
+        wins_first, _, rest = counts.partition(" - ")
+        wins_second, draws = rest.split(" (")
+        row = expected[frozenset((first, second))]
+        assert (int(wins_first), int(wins_second), int(draws.split()[0])) == (
+            row.get(first, 0), row.get(second, 0), row["draw"])
