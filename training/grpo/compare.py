@@ -68,7 +68,7 @@ FEATURES = (
     Feature("scale consistency", "scale_consistency", "scale_consistency", 0, (0.0, 1.0, 20)),
     Feature("velocity (all notes; table: piece mean)", "velocity", "mean_velocity", -1, (0.0, 128.0, 20)),
     Feature("velocity range", "velocity_range", "velocity_range", +1, (-3.2, 124.8, 20)),
-    Feature("notes per second (first 10 s)", "notes_per_second", "notes_per_second", 0, (0.0, 16.0, 64)),
+    Feature("notes per second", "notes_per_second", "notes_per_second", 0, (0.0, 24.0, 48)),
 )
 """SMART's Figure 4, in its order (velocity bins hold one vocabulary velocity each, 6.4 wide), then the
 pace, which the paper does not show but which continuing a seed depends on."""

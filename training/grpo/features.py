@@ -14,8 +14,8 @@ step nearest its onset to the step nearest its end, at least one step):
   sounds (a held note fills the beats it spans);
 - pitch range, velocity range: highest minus lowest;
 - scale consistency: the largest fraction of notes in one major (or natural minor) scale;
-- notes per second (not in the paper; the pace the `pace` reward measures): notes starting in the first
-  `PACE_WINDOW_S` seconds, divided by it.
+- notes per second (not in the paper; the pace the `pace` reward measures): the notes over the time of
+  the last onset (at least 1 s), at the prompt's tempo.
 
 A piece without notes has `notes` and `notes_per_second` 0 and NaN for the others (MusPy's NaN for an
 empty piece).
@@ -36,9 +36,6 @@ from encore.training.grpo.timing import DEFAULT_TEMPO_QPM, TimedNote, timed_note
 
 STEPS_PER_BEAT = 12
 """Grid of the polyphony and empty-beat features (MusPy's time steps): 16ths and triplets fall on it."""
-
-PACE_WINDOW_S = 10.0
-"""Seconds over which notes per second are counted: GRPO's crop."""
 
 ROLL_BEATS = 16
 ROLL_STEPS_PER_BEAT = 4
@@ -130,7 +127,7 @@ def piece_features(notes: Sequence[NoteEvent], qpm: float = DEFAULT_TEMPO_QPM) -
         velocity_range=float(max(velocities) - min(velocities)),
         mean_pitch=float(np.mean(pitches)),
         mean_velocity=float(np.mean(velocities)),
-        notes_per_second=sum(n.onset_beats * 60.0 / qpm < PACE_WINDOW_S for n in notes) / PACE_WINDOW_S,
+        notes_per_second=len(notes) / max(1.0, max(n.onset_beats for n in notes) * 60.0 / qpm),
     )
 
 

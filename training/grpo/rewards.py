@@ -46,17 +46,9 @@ class RewardBatch:
     def __len__(self) -> int:
         return len(self.notes)
 
-    def _crop(self, piece: Sequence[TimedNote]) -> list[TimedNote]:
-        return [note for note in piece if 0 <= note.onset_s < self.crop_s]
-
     def cropped_notes(self) -> list[list[TimedNote]]:
         """Per completion, the notes that start inside the crop."""
-        return [self._crop(piece) for piece in self.notes]
-
-    def cropped_references(self) -> list[list[TimedNote] | None]:
-        """Per completion, its reference's notes that start inside the crop (None where it has none)."""
-        references = self.references if self.references is not None else [None] * len(self)
-        return [None if piece is None else self._crop(piece) for piece in references]
+        return [[note for note in piece if 0 <= note.onset_s < self.crop_s] for piece in self.notes]
 
 
 class Reward(Protocol):

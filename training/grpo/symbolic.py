@@ -1,10 +1,13 @@
-"""Note-level rewards for ablations and tests: they read the notes that start inside the crop."""
+"""Note-level rewards: they read the notes that start inside the crop (`pace`: each whole completion)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
 from encore.training.grpo.rewards import RewardBatch
+from encore.training.grpo.timing import TimedNote
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 """Pitch classes of C major (natural minor scales are major scales of another root)."""
@@ -59,14 +62,19 @@ class NoteDensity:
         return torch.tensor(values, dtype=torch.float32)
 
 
-class ContinuationPace:
-    """How close the crop's notes per second come to those of the music that really followed the prompt.
+def onset_rate(notes: Sequence[TimedNote]) -> float:
+    """Notes per second over a piece's own span: the notes over the time of the last onset (at least 1 s)."""
+    return len(notes) / max(1.0, max((note.onset_s for note in notes), default=0.0))
 
-    `(min(d, r) + s) / (max(d, r) + s)` for the completion's density d and the reference's r (notes
-    starting in the crop, per second), smoothed by `s` notes/s: 1 at the real pace, 0.5 at about half
-    or twice it. Both are measured alike, over as many tokens from the same prompt, so a completion that
-    keeps the piece's pace scores near 1 whatever that pace is. 1 where a completion has no reference
-    (procedural prompts), which leaves a group's advantages unchanged.
+
+class ContinuationPace:
+    """How close a completion's notes per second come to those of the music that really followed its prompt.
+
+    `(min(d, r) + s) / (max(d, r) + s)` for the completion's rate d and the reference's r (`onset_rate`,
+    over each one's whole span, not the crop: 256 tokens of real piano last about 7 s, so a 10-s crop
+    would count all of them and cap the measure), smoothed by `s` notes/s: 1 at the real pace, about 0.5
+    at half or twice it. Both span as many tokens after the same prompt. 1 where a completion has no
+    reference (procedural prompts), which leaves a group's advantages unchanged.
     """
 
     name = "pace"
@@ -78,11 +86,12 @@ class ContinuationPace:
         self.smoothing = smoothing
 
     def score(self, batch: RewardBatch) -> torch.Tensor:
+        references = batch.references if batch.references is not None else [None] * len(batch)
         values = []
-        for piece, reference in zip(batch.cropped_notes(), batch.cropped_references(), strict=True):
+        for piece, reference in zip(batch.notes, references, strict=True):
             if reference is None:
                 values.append(1.0)
                 continue
-            density, target = len(piece) / batch.crop_s, len(reference) / batch.crop_s
-            values.append((min(density, target) + self.smoothing) / (max(density, target) + self.smoothing))
+            rate, target = onset_rate(piece), onset_rate(reference)
+            values.append((min(rate, target) + self.smoothing) / (max(rate, target) + self.smoothing))
         return torch.tensor(values, dtype=torch.float32)

@@ -38,14 +38,15 @@ def test_features_of_a_hand_made_piece() -> None:
     assert features.notes == 5
     assert features.mean_pitch == pytest.approx((60 + 60 + 64 + 67 + 61) / 5)
     assert features.mean_velocity == pytest.approx((40 + 90 + 70 + 100 + 52) / 5)
-    assert features.notes_per_second == pytest.approx(5 / 10)  # beat 4 is 2 s at 120 bpm: all in the first 10 s
+    assert features.notes_per_second == pytest.approx(5 / 2)  # the last onset, beat 4, is 2 s in at 120 bpm
 
 
-def test_notes_per_second_counts_onsets_in_the_first_ten_seconds_at_the_prompt_tempo() -> None:
-    piece = [note(beat, 60, 0.5) for beat in range(24)]  # one note a beat
-    # at 120 bpm a beat lasts 0.5 s: beats 0-19 start inside 10 s; at 60 bpm beats 0-9
-    assert ft.piece_features(piece).notes_per_second == pytest.approx(20 / 10)
-    assert ft.piece_features(piece, qpm=60.0).notes_per_second == pytest.approx(10 / 10)
+def test_notes_per_second_is_over_the_pieces_span_at_the_prompt_tempo() -> None:
+    piece = [note(beat, 60, 0.5) for beat in range(25)]  # one note a beat, the last on beat 24
+    # beat 24 is 12 s in at 120 bpm and 24 s at 60 bpm; the whole piece counts, not the first 10 s
+    assert ft.piece_features(piece).notes_per_second == pytest.approx(25 / 12)
+    assert ft.piece_features(piece, qpm=60.0).notes_per_second == pytest.approx(25 / 24)
+    assert ft.piece_features([note(0, 60, 1)]).notes_per_second == 1.0  # a span under a second counts as one
 
 
 def test_a_held_note_fills_the_beats_it_spans_and_a_chord_is_polyphony() -> None:

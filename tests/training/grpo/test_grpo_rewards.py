@@ -11,7 +11,13 @@ from encore.training.grpo import audiobox
 from encore.training.grpo.critic import AudioCritic, CriticConfig, CriticReward, load_critic, save_critic
 from encore.training.grpo.render import Rendered
 from encore.training.grpo.rewards import RewardBatch, WeightedReward, build_reward, parse_reward_spec
-from encore.training.grpo.symbolic import CMajorFraction, ContinuationPace, NoteDensity, ScaleConsistency
+from encore.training.grpo.symbolic import (
+    CMajorFraction,
+    ContinuationPace,
+    NoteDensity,
+    ScaleConsistency,
+    onset_rate,
+)
 from encore.training.grpo.timing import TimedNote
 
 
@@ -30,13 +36,15 @@ def test_symbolic_rewards_by_hand() -> None:
 
 
 def test_pace_rewards_the_real_continuations_notes_per_second() -> None:
-    real = notes([60] * 20)  # 2 notes/s over the 10 s crop
-    batch = RewardBatch([notes([60] * 20), notes([60] * 10), notes([60] * 60, 0.25), [], notes([60] * 4)],
-                        crop_s=10.0, references=[real, real, real, real, None])
-    # 2 against 2, 1, 4 (60 notes at 0.25 s: the first 40 start inside the crop), 0; no reference -> 1
-    expected = [1.0, 1.25 / 2.25, 2.25 / 4.25, 0.25 / 2.25, 1.0]
+    real = notes([60] * 21)  # onsets 0 to 10 s: 2.1 notes/s
+    pieces = [notes([60] * 21), notes([60] * 11, 1.0), notes([60] * 81, 0.25), [], notes([60] * 4)]
+    batch = RewardBatch(pieces, crop_s=10.0, references=[real, real, real, real, None])
+    # 2.1 against 2.1; 1.1; 81 notes over 20 s = 4.05 (the whole completion counts, not the 10-s crop);
+    # nothing; no reference -> 1
+    expected = [1.0, 1.35 / 2.35, 2.35 / 4.30, 0.25 / 2.35, 1.0]
     torch.testing.assert_close(ContinuationPace().score(batch), torch.tensor(expected))
     assert ContinuationPace().score(RewardBatch([notes([60] * 3)])).tolist() == [1.0]
+    assert onset_rate(notes([60] * 3, 0.1)) == 3.0  # a span under a second counts as one second
     assert isinstance(build_reward("pace"), ContinuationPace)
 
 
