@@ -111,21 +111,18 @@ class PairTally:
 
 
 def pair_tally(store: ArenaStore, judge: str) -> list[PairTally]:
-    """A machine judge's votes counted per pair of entries (in the order entries were added)."""
+    """A machine judge's votes counted per pair of entries (in the order entries were added: by id)."""
     names = {entry.id: entry.name for entry in store.entries()}
-    order = list(names)
     counts: dict[tuple[int, int], list[int]] = {}
     for vote in store.votes("machine", judge):
-        first, second = sorted((vote.entry_a, vote.entry_b), key=order.index)
+        first, second = sorted((vote.entry_a, vote.entry_b))
         row = counts.setdefault((first, second), [0, 0, 0])
         if vote.answer == "draw":
             row[2] += 1
         else:
             winner = vote.entry_a if vote.answer == "a" else vote.entry_b
             row[0 if winner == first else 1] += 1
-    return [PairTally(names[a], names[b], *row) for (a, b), row in sorted(counts.items(),
-                                                                          key=lambda item: (order.index(item[0][0]),
-                                                                                            order.index(item[0][1])))]
+    return [PairTally(names[first], names[second], *row) for (first, second), row in sorted(counts.items())]
 
 
 @dataclass(frozen=True)

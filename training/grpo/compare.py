@@ -8,9 +8,10 @@ models can be set beside the music they learned from; `real_continuations` write
 of a seed, what really followed each (the continuation the models are set beside). The .npz
 holds `tokens` (N, prompt + new tokens), `prompt_length`, the tokenizer's JSON and the settings, so a
 file is read back with nothing else. `write_report` decodes each file (`features.completion_notes`),
-and writes `features.png` (eight overlaid histograms), `diversity.png` (average opening piano rolls),
-`features.md` (mean and median per model, the change against the first model and whether it goes the
-paper's way; notes per second beside the paper's eight; with a reference set, each model's distance to it) and `compare.json` (every number behind them).
+and writes `features.png` (nine overlaid histograms: the paper's eight and notes per second),
+`diversity.png` (average opening piano rolls), `features.md` (mean and median per model, the change
+against the first model and whether it goes the paper's way; with a reference set, each model's distance
+to it) and `compare.json` (every number behind them).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def generate_samples(bundle: PianoBundle, out: Path, config: GenerationConfig, m
     if config.prompts == "split":
         if cache_dir is None:
             raise EncoreError("split prompts need prepared piano data (encore data piano)")
-        batches = iter(split_prompts(bundle.tokenizer, cache_dir, config).tokens.split(config.batch))
+        batches = split_prompts(bundle.tokenizer, cache_dir, config).tokens.split(config.batch)
     else:  # drawn batch by batch, as sample files written before split prompts existed were
         maker = PromptMaker(bundle.tokenizer, config.seed, config.tempo_range)
         batches = (maker.procedural(min(config.batch, config.count - start))

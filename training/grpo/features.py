@@ -31,7 +31,7 @@ import numpy as np
 
 from encore.models.notes import NoteEvent
 from encore.models.piano.streaming_decoder import Kind, TokenTable
-from encore.training.grpo.symbolic import scale_fraction
+from encore.training.grpo.symbolic import onset_rate, scale_fraction
 from encore.training.grpo.timing import DEFAULT_TEMPO_QPM, TimedNote, timed_notes
 
 STEPS_PER_BEAT = 12
@@ -127,7 +127,7 @@ def piece_features(notes: Sequence[NoteEvent], qpm: float = DEFAULT_TEMPO_QPM) -
         velocity_range=float(max(velocities) - min(velocities)),
         mean_pitch=float(np.mean(pitches)),
         mean_velocity=float(np.mean(velocities)),
-        notes_per_second=len(notes) / max(1.0, max(n.onset_beats for n in notes) * 60.0 / qpm),
+        notes_per_second=onset_rate([n.onset_beats * 60.0 / qpm for n in notes]),
     )
 
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import torch
 
 from encore.training.grpo.rewards import RewardBatch
-from encore.training.grpo.timing import TimedNote
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 """Pitch classes of C major (natural minor scales are major scales of another root)."""
@@ -62,9 +61,9 @@ class NoteDensity:
         return torch.tensor(values, dtype=torch.float32)
 
 
-def onset_rate(notes: Sequence[TimedNote]) -> float:
+def onset_rate(onsets_s: Sequence[float]) -> float:
     """Notes per second over a piece's own span: the notes over the time of the last onset (at least 1 s)."""
-    return len(notes) / max(1.0, max((note.onset_s for note in notes), default=0.0))
+    return len(onsets_s) / max(1.0, max(onsets_s, default=0.0))
 
 
 class ContinuationPace:
@@ -92,6 +91,6 @@ class ContinuationPace:
             if reference is None:
                 values.append(1.0)
                 continue
-            rate, target = onset_rate(piece), onset_rate(reference)
+            rate, target = (onset_rate([note.onset_s for note in notes]) for notes in (piece, reference))
             values.append((min(rate, target) + self.smoothing) / (max(rate, target) + self.smoothing))
         return torch.tensor(values, dtype=torch.float32)

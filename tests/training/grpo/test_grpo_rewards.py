@@ -44,7 +44,7 @@ def test_pace_rewards_the_real_continuations_notes_per_second() -> None:
     expected = [1.0, 1.35 / 2.35, 2.35 / 4.30, 0.25 / 2.35, 1.0]
     torch.testing.assert_close(ContinuationPace().score(batch), torch.tensor(expected))
     assert ContinuationPace().score(RewardBatch([notes([60] * 3)])).tolist() == [1.0]
-    assert onset_rate(notes([60] * 3, 0.1)) == 3.0  # a span under a second counts as one second
+    assert onset_rate([0.0, 0.1, 0.2]) == 3.0  # a span under a second counts as one second
     assert isinstance(build_reward("pace"), ContinuationPace)
 
 
