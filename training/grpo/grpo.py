@@ -29,7 +29,7 @@ from encore.training.grpo.prompts import PromptBatch, PromptMaker
 from encore.training.grpo.render import RenderConfig, Rendered, Renderer
 from encore.training.grpo.rewards import Reward, RewardBatch, build_reward
 from encore.training.grpo.rollout import Rollouts, completion_logprobs, sample_rollouts
-from encore.training.grpo.timing import TimedNote, timed_notes
+from encore.training.grpo.timing import TimedNote, beat_onsets, timed_notes
 from encore.training.loss_curves import save_loss_curves
 from encore.training.optimizer_step import set_learning_rate
 
@@ -198,7 +198,9 @@ class GrpoTrainer:
         audio = self._render(notes) if self.reward.needs_audio else None
         rendered = time.perf_counter()
         references = self._references(drawn)
-        rewards = self.reward.score(RewardBatch(notes, audio, config.crop_s, references)).float()
+        onsets = ([beat_onsets(self.table, row, start) for row in rollouts.sequences.tolist()]
+                  if references is not None else None)
+        rewards = self.reward.score(RewardBatch(notes, audio, config.crop_s, onsets, references)).float()
         scored = time.perf_counter()
         advantages = group_advantages(rewards, config.group_size).to(self.device)
         reference = self._reference_logprobs(rollouts)
@@ -222,12 +224,12 @@ class GrpoTrainer:
             "update_s": updated - scored, **refreshed,
         }
 
-    def _references(self, drawn: PromptBatch) -> list[list[TimedNote] | None] | None:
-        """Per completion, the notes that really followed its prompt over as many tokens as it has (split
-        prompts; None for procedural ones, and for a prompt whose file ends sooner)."""
+    def _references(self, drawn: PromptBatch) -> list[list[float] | None] | None:
+        """Per completion, the onsets in beats of the notes that really followed its prompt over as many tokens
+        as it has (split prompts; None for procedural ones, and for a prompt whose file ends sooner)."""
         if drawn.continuations is None:
             return None
-        per_prompt = [timed_notes(self.table, prompt + continuation, len(prompt))
+        per_prompt = [beat_onsets(self.table, prompt + continuation, len(prompt))
                       if len(continuation) == self.config.max_new_tokens else None
                       for prompt, continuation in zip(drawn.tokens.tolist(), drawn.continuations, strict=True)]
         return [notes for notes in per_prompt for _ in range(self.config.group_size)]

@@ -33,15 +33,18 @@ class RewardBatch:
         notes: per completion, its notes.
         audio: the rendered crops, present when some reward `needs_audio`.
         crop_s: seconds of a crop (the symbolic rewards look at the same window).
-        references: per completion, the notes that really followed its prompt (as many tokens as the
-            completion has, from the same time origin), or None where the prompt has no continuation
-            (procedural prompts); None for the whole batch when none has.
+        onsets_beats: per completion, its note onsets in beats from its start (tempo-free), where a
+            reward reads them (`pace`).
+        references: per completion, the onsets in beats of the notes that really followed its prompt (as
+            many tokens as the completion has, from the same origin), or None where the prompt has no
+            continuation (procedural prompts); None for the whole batch when none has.
     """
 
     notes: Sequence[Sequence[TimedNote]]
     audio: Rendered | None = None
     crop_s: float = 10.0
-    references: Sequence[Sequence[TimedNote] | None] | None = None
+    onsets_beats: Sequence[Sequence[float]] | None = None
+    references: Sequence[Sequence[float] | None] | None = None
 
     def __len__(self) -> int:
         return len(self.notes)

@@ -1,4 +1,4 @@
-"""Note-level rewards: they read the notes that start inside the crop (`pace`: each whole completion)."""
+"""Note-level rewards: they read the notes that start inside the crop (`pace`: each whole completion, in beats)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from collections.abc import Sequence
 import torch
 
 from encore.training.grpo.rewards import RewardBatch
+
+BEATS_MIN_SPAN = 2.0
+"""The shortest span `pace` divides by, in beats (a second at 120 bpm)."""
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 """Pitch classes of C major (natural minor scales are major scales of another root)."""
@@ -61,36 +64,41 @@ class NoteDensity:
         return torch.tensor(values, dtype=torch.float32)
 
 
-def onset_rate(onsets_s: Sequence[float]) -> float:
-    """Notes per second over a piece's own span: the notes over the time of the last onset (at least 1 s)."""
-    return len(onsets_s) / max(1.0, max(onsets_s, default=0.0))
+def onset_rate(onsets: Sequence[float], min_span: float = 1.0) -> float:
+    """Notes per unit of time over a piece's own span: the notes over the time of the last onset (at least
+    `min_span`; seconds or beats, as the onsets are)."""
+    return len(onsets) / max(min_span, max(onsets, default=0.0))
 
 
 class ContinuationPace:
-    """How close a completion's notes per second come to those of the music that really followed its prompt.
+    """How close a completion's notes per beat come to those of the music that really followed its prompt.
 
-    `(min(d, r) + s) / (max(d, r) + s)` for the completion's rate d and the reference's r (`onset_rate`,
-    over each one's whole span, not the crop: 256 tokens of real piano last about 7 s, so a 10-s crop
-    would count all of them and cap the measure), smoothed by `s` notes/s: 1 at the real pace, about 0.5
-    at half or twice it. Both span as many tokens after the same prompt. 1 where a completion has no
-    reference (procedural prompts), which leaves a group's advantages unchanged.
+    `(min(d, r) + s) / (max(d, r) + s)` for the completion's rate d and the reference's r (`onset_rate` in
+    beats, at least 2 beats, over each one's whole span), smoothed by `s` notes per beat: 1 at the real
+    pace, about 0.5 at half or twice it. In beats, not seconds: a challenge entry plays at a fixed tempo and
+    the engine at the performer's, so notes per beat is what a listener hears, and faster Tempo tokens
+    cannot stand in for notes. Both span as many tokens after the same prompt. 1 where a completion has
+    no reference (procedural prompts), which leaves a group's advantages unchanged.
     """
 
     name = "pace"
     needs_audio = False
 
-    def __init__(self, smoothing: float = 0.25) -> None:
-        if not smoothing > 0:
+    def __init__(self, smoothing: float = 0.125) -> None:
+        if smoothing <= 0:
             raise ValueError(f"pace smoothing must be positive (got {smoothing})")
         self.smoothing = smoothing
 
     def score(self, batch: RewardBatch) -> torch.Tensor:
-        references = batch.references if batch.references is not None else [None] * len(batch)
+        if batch.references is None:
+            return torch.ones(len(batch))
+        if batch.onsets_beats is None:
+            raise ValueError("pace needs each completion's onsets in beats beside its references")
         values = []
-        for piece, reference in zip(batch.notes, references, strict=True):
+        for onsets, reference in zip(batch.onsets_beats, batch.references, strict=True):
             if reference is None:
                 values.append(1.0)
                 continue
-            rate, target = (onset_rate([note.onset_s for note in notes]) for notes in (piece, reference))
+            rate, target = onset_rate(onsets, BEATS_MIN_SPAN), onset_rate(reference, BEATS_MIN_SPAN)
             values.append((min(rate, target) + self.smoothing) / (max(rate, target) + self.smoothing))
         return torch.tensor(values, dtype=torch.float32)

@@ -10,6 +10,7 @@ import bisect
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from encore.models.notes import NoteEvent
 from encore.models.piano.streaming_decoder import Kind, StreamingDecoder, TokenTable
 
 DEFAULT_TEMPO_QPM = 120.0
@@ -47,16 +48,12 @@ class TempoMap:
         return self.seconds[index] + (beat - self.beats[index]) * 60.0 / self.qpm[index]
 
 
-def timed_notes(table: TokenTable, tokens: Sequence[int], start: int = 0) -> list[TimedNote]:
-    """The notes of `tokens[start:]` in seconds from the time reached after `tokens[:start]`.
-
-    The whole sequence is decoded, so a completion inherits its prompt's bar, time signature and tempo;
-    notes completed by the prompt are left out.
-    """
+def _decode(table: TokenTable, tokens: Sequence[int], start: int) -> tuple[list[NoteEvent], float, TempoMap]:
+    """The notes that `tokens[start:]` complete (in beats), the beat reached at `start`, and the tempo map."""
     decoder = StreamingDecoder(table)
     kinds, values, tempos = table.kinds, table.values, table.tempos
     changes: list[tuple[float, float]] = []
-    beat_notes = []
+    beat_notes: list[NoteEvent] = []
     start_beat = 0.0
     for index, token in enumerate(tokens):
         if index == start:
@@ -68,7 +65,16 @@ def timed_notes(table: TokenTable, tokens: Sequence[int], start: int = 0) -> lis
             beat_notes.extend(notes)
     if start >= len(tokens):
         start_beat = decoder.position_beats
-    tempo = TempoMap(changes)
+    return beat_notes, start_beat, TempoMap(changes)
+
+
+def timed_notes(table: TokenTable, tokens: Sequence[int], start: int = 0) -> list[TimedNote]:
+    """The notes of `tokens[start:]` in seconds from the time reached after `tokens[:start]`.
+
+    The whole sequence is decoded, so a completion inherits its prompt's bar, time signature and tempo;
+    notes completed by the prompt are left out.
+    """
+    beat_notes, start_beat, tempo = _decode(table, tokens, start)
     origin = tempo.to_seconds(start_beat)
     result = []
     for note in beat_notes:
@@ -76,3 +82,10 @@ def timed_notes(table: TokenTable, tokens: Sequence[int], start: int = 0) -> lis
         result.append(TimedNote(onset - origin, note.pitch, note.velocity,
                                 tempo.to_seconds(note.end_beats) - onset))
     return result
+
+
+def beat_onsets(table: TokenTable, tokens: Sequence[int], start: int = 0) -> list[float]:
+    """The onsets of the notes of `tokens[start:]` in beats from the beat reached after `tokens[:start]`:
+    what a listener hears at a fixed tempo, whatever the Tempo tokens say (as `timed_notes` decodes)."""
+    beat_notes, start_beat, _ = _decode(table, tokens, start)
+    return [note.onset_beats - start_beat for note in beat_notes]

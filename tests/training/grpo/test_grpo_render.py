@@ -9,7 +9,7 @@ from encore.engine.synth import DEFAULT_SOUNDFONT
 from encore.models.piano.streaming_decoder import TokenTable
 from encore.models.piano.tokenizer import build_tokenizer
 from encore.training.grpo.render import RenderConfig, Renderer, finish
-from encore.training.grpo.timing import TempoMap, TimedNote, timed_notes
+from encore.training.grpo.timing import TempoMap, TimedNote, beat_onsets, timed_notes
 
 pytestmark = pytest.mark.skipif(not DEFAULT_SOUNDFONT.is_file(), reason="FluidR3_GM SoundFont not installed")
 
@@ -65,3 +65,20 @@ def test_tempo_map_and_timed_notes() -> None:
     assert notes[0].duration_s == pytest.approx(60 / qpm)
     later = timed_notes(TokenTable.from_tokenizer(tokenizer), ids, start=9)
     assert [(n.pitch, round(n.onset_s, 6)) for n in later] == [(64, 0.0)]
+
+
+def test_beat_onsets_ignore_the_tempo() -> None:
+    tokenizer = build_tokenizer()
+    vocab, table = tokenizer.vocab, TokenTable.from_tokenizer(tokenizer)
+    tempos = sorted((name for name in vocab if name.startswith("Tempo_")), key=lambda n: float(n[6:]))
+    duration = next(name for name in vocab if name.startswith("Duration_1.0."))
+    velocity = next(n for n in vocab if n.startswith("Velocity_"))
+
+    def piece(tempo: str) -> list[int]:
+        return [vocab[name] for name in ["BOS_None", "Bar_None", "TimeSig_4/4", "Position_0", tempo, "Pitch_60", velocity,
+                                         duration, "Position_12", "Pitch_64", velocity, duration]]
+
+    slow, fast = piece(tempos[0]), piece(tempos[-1])
+    assert beat_onsets(table, slow) == beat_onsets(table, fast) == [0.0, 1.5]
+    assert timed_notes(table, slow)[1].onset_s > timed_notes(table, fast)[1].onset_s
+    assert beat_onsets(table, slow, start=9) == [0.0]

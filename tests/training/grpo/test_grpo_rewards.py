@@ -35,16 +35,20 @@ def test_symbolic_rewards_by_hand() -> None:
     torch.testing.assert_close(NoteDensity(1.0, 1.5).score(batch), torch.tensor([0.4, 0.5, 0.0, 0.75]))
 
 
-def test_pace_rewards_the_real_continuations_notes_per_second() -> None:
-    real = notes([60] * 21)  # onsets 0 to 10 s: 2.1 notes/s
-    pieces = [notes([60] * 21), notes([60] * 11, 1.0), notes([60] * 81, 0.25), [], notes([60] * 4)]
-    batch = RewardBatch(pieces, crop_s=10.0, references=[real, real, real, real, None])
-    # 2.1 against 2.1; 1.1; 81 notes over 20 s = 4.05 (the whole completion counts, not the 10-s crop);
-    # nothing; no reference -> 1
-    expected = [1.0, 1.35 / 2.35, 2.35 / 4.30, 0.25 / 2.35, 1.0]
+def test_pace_rewards_the_real_continuations_notes_per_beat() -> None:
+    real = [i * 0.5 for i in range(21)]  # onsets 0 to 10 beats: 2.1 notes per beat
+    pieces = [[i * 0.5 for i in range(21)], [float(i) for i in range(11)], [i * 0.25 for i in range(81)], [],
+              [0.0, 1.0]]
+    placeholder = [notes([60])] * len(pieces)  # pace reads onsets in beats, not the notes in seconds
+    batch = RewardBatch(placeholder, onsets_beats=pieces, references=[real, real, real, real, None])
+    # 2.1 against 2.1; 1.1; 81 notes over 20 beats = 4.05 (the whole completion counts); nothing; no reference
+    expected = [1.0, 1.225 / 2.225, 2.225 / 4.175, 0.125 / 2.225, 1.0]
     torch.testing.assert_close(ContinuationPace().score(batch), torch.tensor(expected))
     assert ContinuationPace().score(RewardBatch([notes([60] * 3)])).tolist() == [1.0]
+    with pytest.raises(ValueError, match="onsets in beats"):
+        ContinuationPace().score(RewardBatch(placeholder[:1], references=[real]))
     assert onset_rate([0.0, 0.1, 0.2]) == 3.0  # a span under a second counts as one second
+    assert onset_rate([0.0, 0.5, 1.0], min_span=2.0) == 1.5
     assert isinstance(build_reward("pace"), ContinuationPace)
 
 
