@@ -29,7 +29,7 @@ from encore.training.grpo.prompts import PromptBatch, PromptMaker
 from encore.training.grpo.render import RenderConfig, Rendered, Renderer
 from encore.training.grpo.rewards import Reward, RewardBatch, build_reward
 from encore.training.grpo.rollout import Rollouts, completion_logprobs, sample_rollouts
-from encore.training.grpo.timing import TimedNote, beat_onsets, timed_notes
+from encore.training.grpo.timing import beat_onsets, timed_notes
 from encore.training.loss_curves import save_loss_curves
 from encore.training.optimizer_step import set_learning_rate
 
