@@ -12,7 +12,7 @@ from encore.stage.cli.train_options import add_trainer_arguments, build_trainer_
 from encore.training.grpo.config import PROMPT_SOURCES, CriticTrainerConfig, GrpoConfig
 from encore.training.grpo.preference_config import PreferenceTrainerConfig
 
-REWARD_HELP = ("reward: critic, preference, scale, density, pace (the real continuation's notes/s; split prompts), "
+REWARD_HELP = ("reward: critic, preference, scale, density, pace (the real continuation's notes per beat; split prompts), "
                "cmajor, audiobox, or weighted names such as critic:1,pace:1")
 
 
