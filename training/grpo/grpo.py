@@ -29,7 +29,7 @@ from encore.training.grpo.prompts import PromptBatch, PromptMaker
 from encore.training.grpo.render import RenderConfig, Rendered, Renderer
 from encore.training.grpo.rewards import Reward, RewardBatch, build_reward
 from encore.training.grpo.rollout import Rollouts, completion_logprobs, sample_rollouts
-from encore.training.grpo.timing import beat_onsets, timed_notes
+from encore.training.grpo.timing import beat_onsets, decode
 from encore.training.loss_curves import save_loss_curves
 from encore.training.optimizer_step import set_learning_rate
 
@@ -194,12 +194,12 @@ class GrpoTrainer:
                                    self.generator)
         sampled = time.perf_counter()
         start = prompts.shape[1]
-        notes = [timed_notes(self.table, row, start) for row in rollouts.sequences.tolist()]
+        decoded = [decode(self.table, row, start) for row in rollouts.sequences.tolist()]
+        notes = [piece.timed_notes() for piece in decoded]
         audio = self._render(notes) if self.reward.needs_audio else None
         rendered = time.perf_counter()
         references = self._references(drawn)
-        onsets = ([beat_onsets(self.table, row, start) for row in rollouts.sequences.tolist()]
-                  if references is not None else None)
+        onsets = [piece.beat_onsets() for piece in decoded] if references is not None else None
         rewards = self.reward.score(RewardBatch(notes, audio, config.crop_s, onsets, references)).float()
         scored = time.perf_counter()
         advantages = group_advantages(rewards, config.group_size).to(self.device)

@@ -48,8 +48,36 @@ class TempoMap:
         return self.seconds[index] + (beat - self.beats[index]) * 60.0 / self.qpm[index]
 
 
-def _decode(table: TokenTable, tokens: Sequence[int], start: int) -> tuple[list[NoteEvent], float, TempoMap]:
-    """The notes that `tokens[start:]` complete (in beats), the beat reached at `start`, and the tempo map."""
+class Decoded(NamedTuple):
+    """The notes that `tokens[start:]` complete, in beats, with the beat reached at `start` and the tempo map:
+    one decoding that gives both the notes in seconds and the onsets in beats."""
+
+    notes: list[NoteEvent]
+    start_beat: float
+    tempo: TempoMap
+
+    def timed_notes(self) -> list[TimedNote]:
+        """The notes in seconds from the time reached at `start`."""
+        origin = self.tempo.to_seconds(self.start_beat)
+        result = []
+        for note in self.notes:
+            onset = self.tempo.to_seconds(note.onset_beats)
+            result.append(TimedNote(onset - origin, note.pitch, note.velocity,
+                                    self.tempo.to_seconds(note.end_beats) - onset))
+        return result
+
+    def beat_onsets(self) -> list[float]:
+        """The onsets in beats from the beat reached at `start`: what a listener hears at a fixed tempo,
+        whatever the Tempo tokens say."""
+        return [note.onset_beats - self.start_beat for note in self.notes]
+
+
+def decode(table: TokenTable, tokens: Sequence[int], start: int = 0) -> Decoded:
+    """Decode the whole sequence; keep the notes of `tokens[start:]`.
+
+    A completion so inherits its prompt's bar, time signature and tempo; notes completed by the prompt are
+    left out.
+    """
     decoder = StreamingDecoder(table)
     kinds, values, tempos = table.kinds, table.values, table.tempos
     changes: list[tuple[float, float]] = []
@@ -65,27 +93,14 @@ def _decode(table: TokenTable, tokens: Sequence[int], start: int) -> tuple[list[
             beat_notes.extend(notes)
     if start >= len(tokens):
         start_beat = decoder.position_beats
-    return beat_notes, start_beat, TempoMap(changes)
+    return Decoded(beat_notes, start_beat, TempoMap(changes))
 
 
 def timed_notes(table: TokenTable, tokens: Sequence[int], start: int = 0) -> list[TimedNote]:
-    """The notes of `tokens[start:]` in seconds from the time reached after `tokens[:start]`.
-
-    The whole sequence is decoded, so a completion inherits its prompt's bar, time signature and tempo;
-    notes completed by the prompt are left out.
-    """
-    beat_notes, start_beat, tempo = _decode(table, tokens, start)
-    origin = tempo.to_seconds(start_beat)
-    result = []
-    for note in beat_notes:
-        onset = tempo.to_seconds(note.onset_beats)
-        result.append(TimedNote(onset - origin, note.pitch, note.velocity,
-                                tempo.to_seconds(note.end_beats) - onset))
-    return result
+    """The notes of `tokens[start:]` in seconds from the time reached after `tokens[:start]` (`decode`)."""
+    return decode(table, tokens, start).timed_notes()
 
 
 def beat_onsets(table: TokenTable, tokens: Sequence[int], start: int = 0) -> list[float]:
-    """The onsets of the notes of `tokens[start:]` in beats from the beat reached after `tokens[:start]`:
-    what a listener hears at a fixed tempo, whatever the Tempo tokens say (as `timed_notes` decodes)."""
-    beat_notes, start_beat, _ = _decode(table, tokens, start)
-    return [note.onset_beats - start_beat for note in beat_notes]
+    """The onsets of the notes of `tokens[start:]` in beats from the beat reached after `tokens[:start]`."""
+    return decode(table, tokens, start).beat_onsets()
