@@ -7,7 +7,7 @@ same commands as `encore groove data` and `encore groove train`. Handlers import
 
     encore groove data [--data-root DIR] [--rebuild]
     encore groove train --model baseline|factorized|aux|aux11 [--setup encore|paper] [--model-option K=V]
-        [--steps N] [--max-minutes M] [--resume]
+        [--windows hop|paper] [--steps N] [--max-minutes M] [--resume]
     encore groove humanize SCORE.mid --out OUT.mid [--groove GROOVE.mid] [--samples N]
     encore groove drumify TAP.mid --out OUT.mid [--samples N]
     encore groove eval [--models ...] [--out docs/groove-eval.json]
@@ -56,6 +56,7 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     `encore.stage.cli.train_options`."""
     from encore.stage.cli.train_options import add_trainer_arguments
     from encore.training.groove.config import GrooveTrainerConfig
+    from encore.training.groove.window_draw import WINDOW_DRAWS
 
     parser = subparsers.add_parser("groove", help="train a groove VAE on GMD")
     parser.add_argument("--model", choices=MODEL_KINDS, default=GrooveTrainerConfig.model)
@@ -64,6 +65,9 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     parser.add_argument("--model-option", dest="model_options", action="append", default=[], metavar="KEY=VALUE",
                         help="override one model config field, e.g. dropout=0.7 (repeatable; for ablations)")
     parser.add_argument("--device", default=GrooveTrainerConfig.device, help="cpu, cuda, cuda:N or auto (default: cpu)")
+    parser.add_argument("--windows", choices=WINDOW_DRAWS, default=GrooveTrainerConfig.windows,
+                        help="training windows: hop (every window, one-bar hop; default) or paper (GrooVAE's "
+                             "non-overlapping ones, at most 20 per file per pass)")
     add_trainer_arguments(parser, GrooveTrainerConfig, run_dir_default="runs/groove-<model>")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's state.pt")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint folder (default models/checkpoints/groove-<model>)")
@@ -147,7 +151,7 @@ def run_train(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise EncoreError(f"--model-option {error}") from None
     config = build_trainer_config(GrooveTrainerConfig, args, model=args.model, setup=args.setup,
-                                  model_options=options, device=args.device)
+                                  model_options=options, device=args.device, windows=args.windows)
     print(f"checkpoint written to {train(config, args.data_root, args.resume, args.out)}")
     return 0
 

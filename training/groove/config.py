@@ -10,6 +10,7 @@ from typing import Any
 
 from encore.models.groove.config import MODEL_KINDS, SETUPS, GrooveConfig
 from encore.training.config import TrainerConfig, TrainerConfigError
+from encore.training.groove.window_draw import WINDOW_DRAWS
 from encore.training.paths import runs_dir
 
 
@@ -26,12 +27,15 @@ class GrooveTrainerConfig(TrainerConfig):
         model_options: further `GrooveConfig` field overrides, for ablations (`{"dropout": 0.0}`).
         device: torch device to train on: `cpu`, `cuda` or `auto` (CUDA when available). The resumable
             state restores the CPU random state only, so a resumed CUDA run is not bit-exact.
+        windows: which training windows batches draw: `hop` (every window, one-bar hop) or `paper`
+            (GrooVAE's non-overlapping windows, at most 20 per file per pass; `encore.training.groove.window_draw`).
     """
 
     model: str = "aux"
     setup: str = "encore"
     model_options: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
+    windows: str = "hop"
     steps: int = 3000
     batch_size: int = 64
     learning_rate: float = 1e-3
@@ -48,6 +52,8 @@ class GrooveTrainerConfig(TrainerConfig):
             raise TrainerConfigError("model", f"must be one of {', '.join(MODEL_KINDS)} (got {self.model!r})")
         if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
             raise TrainerConfigError("device", f"must be cpu, cuda, cuda:N or auto (got {self.device!r})")
+        if self.windows not in WINDOW_DRAWS:
+            raise TrainerConfigError("windows", f"must be one of {', '.join(WINDOW_DRAWS)} (got {self.windows!r})")
         if self.setup not in SETUPS:
             raise TrainerConfigError("setup", f"must be one of {', '.join(SETUPS)} (got {self.setup!r})")
         try:

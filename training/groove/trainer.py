@@ -25,6 +25,7 @@ from encore.models.groove.vae import GrooveVAE
 from encore.models.shipped import shipped_folder
 from encore.training.groove.config import GrooveTrainerConfig
 from encore.training.groove.data import WindowSet, load_windows
+from encore.training.groove.window_draw import WindowDraw
 from encore.training.loss_curves import Series, save_loss_curves
 from encore.training.model_card import groove_card
 from encore.training.optimizer_step import clipped_step, set_learning_rate
@@ -95,6 +96,7 @@ def train(
     torch.manual_seed(config.seed)
     windows, _ = load_windows(data_root, cache_dir)
     train_set, val_set = windows["train"], windows["validation"]
+    draw = WindowDraw(train_set, config.windows)
     if run_dir is not None:
         config = replace(config, run_dir=Path(run_dir))
     run = config.run_dir
@@ -107,9 +109,12 @@ def train(
     state_path = run / "state.pt"
     if resume and state_path.is_file():
         state = torch.load(state_path, map_location=device, weights_only=False)
-        saved = GrooveTrainerConfig.from_dict(state["config"]).model_config()
+        saved_run = GrooveTrainerConfig.from_dict(state["config"])
+        saved = saved_run.model_config()
         if saved != model.config:
             raise EncoreError(f"{state_path}: saved for {saved.to_dict()}; resume with the same --setup and --model-option")
+        if saved_run.windows != config.windows:
+            raise EncoreError(f"{state_path}: saved with --windows {saved_run.windows}; resume with the same")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, wall, history = state["step"], state["wall"], state["history"]
@@ -123,7 +128,7 @@ def train(
     while step < config.steps and not config.out_of_time(time.monotonic() - started):
         set_learning_rate(optimizer, config.learning_rate_at(step))
         tick = time.monotonic()
-        loss, parts = model.loss(*tensors(train_set, rng.integers(0, len(train_set), config.batch_size), device))
+        loss, parts = model.loss(*tensors(train_set, draw(rng, config.batch_size), device))
         clipped_step(optimizer, loss, model.parameters(), config.grad_clip)
         step += 1
         recent.append(parts["loss"])
