@@ -41,6 +41,9 @@ def add_train_grpo_parsers(subparsers: argparse._SubParsersAction) -> None:
     grpo.add_argument("--checkpoint", default=defaults["checkpoint"], help="base model: a folder or a shipped name")
     for name in ("group_size", "max_new_tokens", "inner_updates", "micro_batch", "prompt_tokens"):
         grpo.add_argument("--" + name.replace("_", "-"), type=int, default=defaults[name])
+    grpo.add_argument("--rollin-tokens", type=int, default=defaults["rollin_tokens"],
+                      help="tokens the policy plays after each prompt before its completions, as deep into an "
+                           "hour-long entry (no gradient; completions follow the last --prompt-tokens; default 0)")
     for name in ("temperature", "clip_epsilon", "beta", "split_fraction"):
         grpo.add_argument("--" + name.replace("_", "-"), type=float, default=defaults[name])
     grpo.add_argument("--prompts", choices=PROMPT_SOURCES, default=defaults["prompts"],
@@ -91,7 +94,7 @@ def run_train_grpo(args: argparse.Namespace) -> int:
     cache = prepared_piano_cache(args, required=args.prompts != "procedural" or args.refresh_critic_every > 0)
     fields = {name: getattr(args, name) for name in (
         "reward", "critic", "preference", "audiobox_checkpoint", "checkpoint", "group_size", "max_new_tokens", "inner_updates", "micro_batch",
-        "prompt_tokens", "temperature", "clip_epsilon", "beta", "split_fraction", "prompts", "device",
+        "prompt_tokens", "rollin_tokens", "temperature", "clip_epsilon", "beta", "split_fraction", "prompts", "device",
         "soundfont", "sample_rate", "crop_s", "render_workers", "refresh_critic_every", "refresh_critic_steps")}
     config = build_trainer_config(GrpoConfig, args, cache_dir=cache, **fields)
     metrics = GrpoTrainer(config).train()

@@ -51,7 +51,12 @@ class GrpoConfig(TrainerConfig, RenderSettings):
         micro_batch: sequences per forward/backward in an update (gradients are accumulated).
         prompts: `procedural`, `split` (cut from the training split) or `mixed` (each iteration picks one).
         split_fraction: in `mixed`, the probability that an iteration takes its prompts from the split.
-        prompt_tokens: length of a prompt cut from the split (BOS included).
+        prompt_tokens: length of a prompt cut from the split (BOS included); with `rollin_tokens`, of the
+            window the completions follow.
+        rollin_tokens: tokens the policy plays after each drawn prompt before the completions (no gradient,
+            through a rolling cache, as an hour-long entry plays); the completions then follow the window a
+            rolling cache holds there, its sink and last tokens (`prompt_tokens` in all), and `pace` measures
+            them against the whole real continuation of the drawn prompt. 0: completions follow the prompt.
         tempo_range: bpm range of procedural prompts' Tempo tokens.
         cache_dir: prepared piano data (`encore data piano`) for split prompts and held-out loss.
         density_range: notes per second rewarded fully by the `density` reward.
@@ -87,6 +92,7 @@ class GrpoConfig(TrainerConfig, RenderSettings):
     prompts: str = "mixed"
     split_fraction: float = 0.5
     prompt_tokens: int = 64
+    rollin_tokens: int = 0
     tempo_range: tuple[float, float] = (60.0, 180.0)
     cache_dir: Path | None = None
     density_range: tuple[float, float] = (2.0, 10.0)
@@ -114,7 +120,7 @@ class GrpoConfig(TrainerConfig, RenderSettings):
     def validate(self) -> None:
         super().validate()
         self.check_at_least({"group_size": 2, "max_new_tokens": 1, "inner_updates": 1, "micro_batch": 1,
-                             "prompt_tokens": 2, "eval_windows": 1, "render_workers": 0, "refresh_critic_every": 0,
+                             "prompt_tokens": 2, "rollin_tokens": 0, "eval_windows": 1, "render_workers": 0, "refresh_critic_every": 0,
                              "refresh_critic_steps": 1, "refresh_critic_batch": 2, "refresh_real_crops": 1,
                              "refresh_window": 1})
         if not self.temperature > 0:

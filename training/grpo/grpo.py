@@ -28,12 +28,12 @@ from encore.training.grpo.loss import group_advantages, grpo_loss
 from encore.training.grpo.prompts import PromptBatch, PromptMaker
 from encore.training.grpo.render import RenderConfig, Rendered, Renderer
 from encore.training.grpo.rewards import Reward, RewardBatch, build_reward
-from encore.training.grpo.rollout import Rollouts, completion_logprobs, sample_rollouts
+from encore.training.grpo.rollout import Rollouts, completion_logprobs, roll_in, sample_rollouts
 from encore.training.grpo.timing import beat_onsets, decode
 from encore.training.loss_curves import save_loss_curves
 from encore.training.optimizer_step import set_learning_rate
 
-RESUME_MUST_MATCH = ("checkpoint", "group_size", "max_new_tokens", "prompts", "prompt_tokens")
+RESUME_MUST_MATCH = ("checkpoint", "group_size", "max_new_tokens", "prompts", "prompt_tokens", "rollin_tokens")
 
 
 def trainable_copy(model: Phi3) -> Phi3:
@@ -187,14 +187,24 @@ class GrpoTrainer:
         started = time.perf_counter()
         learning_rate = config.learning_rate_at(self.iteration)
         set_learning_rate(self.optimizer, learning_rate)
-        drawn = self.prompts.batch(config.batch_size, config.prompts, config.split_fraction, config.max_new_tokens)
-        prompts = drawn.tokens.repeat_interleave(config.group_size, dim=0)
+        drawn = self.prompts.batch(config.batch_size, config.prompts, config.split_fraction,
+                                   config.rollin_tokens + config.max_new_tokens)
         self.policy.eval()
-        rollouts = sample_rollouts(self.policy, self.tables, prompts, config.max_new_tokens, config.temperature,
-                                   self.generator)
+        prompts, states, played = drawn.tokens, None, drawn.tokens
+        if config.rollin_tokens:
+            rolled = roll_in(self.policy, self.tables, drawn.tokens, config.rollin_tokens, config.temperature,
+                             self.generator)
+            prompts, states, played = rolled.window(config.prompt_tokens), rolled.states, rolled.tokens.cpu()
+        group = config.group_size
+        rollouts = sample_rollouts(self.policy, self.tables, prompts.repeat_interleave(group, dim=0),
+                                   config.max_new_tokens, config.temperature, self.generator,
+                                   states.repeat_interleave(group, dim=0) if states is not None else None)
         sampled = time.perf_counter()
-        start = prompts.shape[1]
-        decoded = [decode(self.table, row, start) for row in rollouts.sequences.tolist()]
+        # decoded after all the prompt's tokens, rolled-in ones too, so completions keep its bar and tempo
+        histories = played.repeat_interleave(group, dim=0).tolist()
+        start = len(histories[0])
+        decoded = [decode(self.table, history + completion, start)
+                   for history, completion in zip(histories, rollouts.completions.tolist(), strict=True)]
         notes = [piece.timed_notes() for piece in decoded]
         audio = self._render(notes) if self.reward.needs_audio else None
         rendered = time.perf_counter()
@@ -226,11 +236,13 @@ class GrpoTrainer:
 
     def _references(self, drawn: PromptBatch) -> list[list[float] | None] | None:
         """Per completion, the onsets in beats of the notes that really followed its prompt over as many tokens
-        as it has (split prompts; None for procedural ones, and for a prompt whose file ends sooner)."""
+        as were played after it (rolled in and completed; split prompts; None for procedural ones, and for a
+        prompt whose file ends sooner)."""
         if drawn.continuations is None:
             return None
+        span = self.config.rollin_tokens + self.config.max_new_tokens
         per_prompt = [beat_onsets(self.table, prompt + continuation, len(prompt))
-                      if len(continuation) == self.config.max_new_tokens else None
+                      if len(continuation) == span else None
                       for prompt, continuation in zip(drawn.tokens.tolist(), drawn.continuations, strict=True)]
         return [notes for notes in per_prompt for _ in range(self.config.group_size)]
 
