@@ -236,3 +236,8 @@ class BatchGrammar:
     def advance(self, token_ids: torch.Tensor) -> None:
         """Move each stream past its token; `token_ids` is (B,) on this device."""
         self.states = self._next[self.states, token_ids].long()
+
+    def advance_many(self, token_ids: torch.Tensor) -> None:
+        """Move each stream past its row of tokens, e.g. its prompt; `token_ids` is (B, T) on this device."""
+        for column in token_ids.T:
+            self.advance(column)

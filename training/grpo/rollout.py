@@ -90,8 +90,7 @@ def roll_in(model: Phi3, tables: GrammarTables, prompts: torch.Tensor, tokens: i
     device = model.lm_head.weight.device
     prompts = prompts.to(device)
     grammar = BatchGrammar(tables, count, device)
-    for column in prompts.T:
-        grammar.advance(column)
+    grammar.advance_many(prompts)
     cache = model.setup_cache(count)
     logits = prefill(model, prompts, cache)
     sampling = SamplingConfig(temperature=temperature, top_p=1.0)
@@ -128,8 +127,7 @@ def sample_rollouts(model: Phi3, tables: GrammarTables, prompts: torch.Tensor, m
     if states is not None:
         grammar.states = states.to(device).clone()
     else:
-        for column in prompts.T:
-            grammar.advance(column)
+        grammar.advance_many(prompts)
     cache = model.setup_cache(count, max_length=total)
     logits = prefill(model, prompts, cache)
     sampling = SamplingConfig(temperature=temperature, top_p=1.0)

@@ -155,6 +155,8 @@ def test_batch_follows_single_streams(
     assert batch.states.tolist() == [single.state for single in singles]
     batch.reset()
     assert set(batch.states.tolist()) == {grammar_tables.start_state}
+    batch.advance_many(torch.tensor([ids[:300] for ids in sequences]))  # a whole prompt per stream at once
+    assert batch.states.tolist() == [single.state for single in singles]
 
 
 def test_samples_from_random_logits_are_well_formed(

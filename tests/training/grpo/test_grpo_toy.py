@@ -130,8 +130,7 @@ def test_roll_in_plays_past_the_context_and_its_window_continues_it() -> None:
     assert torch.equal(rolled.tokens[:, :prompts.shape[1]], prompts)
     assert grammar_allows(tables, rolled.tokens)
     reread = BatchGrammar(tables, 3)
-    for column in rolled.tokens.T:
-        reread.advance(column)
+    reread.advance_many(rolled.tokens)
     assert torch.equal(rolled.states, reread.states)
 
     window = rolled.window(64)
