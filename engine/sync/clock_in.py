@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from encore.engine.midi_ports import API_ORDER, MidiPortError, new_client, open_input
+from encore.engine.midi_reading import POLL_S, ArrivalStamp, drain
 from encore.engine.sinks.base import SinkStatus
 from encore.engine.sync.follower import FollowerConfig, Reading, TempoFollower
 from encore.engine.sync.midi_clock import CLOCK, CONTINUE, START, STOP
@@ -36,10 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.003
-"""How often the input is read. RtMidi queues messages with their arrival stamps in its own thread; a
-Python callback there would hold JACK's process cycle until it got the GIL, and a starved cycle loses
-messages (lost ticks shift the show by 1/24 beat each; a lost Stop leaves it playing)."""
 GATE_POLL_S = 0.002
 """How often the start gate looks for the master's Start."""
 START_MARGIN_S = 0.005
@@ -182,9 +178,10 @@ class MidiClockIn:
 
     def poll(self) -> None:
         """Take every message RtMidi has queued (with its own arrival stamps) to the master's state."""
-        while self._handle is not None and (item := self._handle.get_message()) is not None:
-            message, delta = item
-            self.following.on_message(message, self._stamp.stamp(delta, time.perf_counter()))
+        if self._handle is None:
+            return
+        for message, at in drain(self._handle, self._stamp, time.perf_counter):
+            self.following.on_message(message, at)
 
     async def _read(self) -> None:
         while True:
@@ -198,29 +195,6 @@ class MidiClockIn:
             self._handle.delete()
             self._handle = None
 
-
-
-class ArrivalStamp:
-    """Arrival times from RtMidi's timestamps, on the engine's clock.
-
-    RtMidi stamps each message in its MIDI thread (JACK's process cycle, ALSA's sequencer) as the time
-    since the one before; Python reads it later (the next poll, and whenever it gets the GIL). So the
-    stamps are summed into the source's own timeline, and put on the engine's clock by the smallest
-    `read time - source time` of the last `window` messages: the one read soonest after it arrived.
-
-    Args:
-        window: Messages the offset is taken over.
-    """
-
-    def __init__(self, window: int = 64) -> None:
-        self._source = 0.0
-        self._offsets: deque[float] = deque(maxlen=window)
-
-    def stamp(self, delta_s: float, read_at: float) -> float:
-        """The arrival time of a message stamped `delta_s` after the one before, read at `read_at`."""
-        self._source += delta_s
-        self._offsets.append(read_at - self._source)
-        return self._source + min(self._offsets)
 
 
 def _open_input(port: str, api: str | None, virtual: bool) -> tuple[Any, str]:

@@ -1,4 +1,4 @@
-"""A MIDI input port (`--midi-in`) on whichever API has it; messages reach a callback from rtmidi's thread.
+"""A MIDI input port (`--midi-in`) on whichever API has it, read by polling (`read`) with arrival times.
 
 The port is looked up when the input is made, so a name that matches nothing fails at once with the
 ports that exist (`encore.engine.midi_ports.open_input`). During a show `check()` (called by the
@@ -6,6 +6,9 @@ surface about twice a second) watches the source port through a second, port-les
 disappears the input says `vanished` and waits; when a port matching the name comes back it is opened
 again with a new client (RtMidi's JACK input does not deliver again after a close and re-open on the
 same client). Nothing here can stop the show.
+
+No Python runs in RtMidi's thread (`encore.engine.midi_reading`): the surface polls `read` for what
+RtMidi queued, each message placed in time by its own stamp.
 """
 
 from __future__ import annotations
@@ -17,12 +20,11 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from encore.engine.midi_ports import MidiPortError, load_rtmidi, matching, new_client, open_input
+from encore.engine.midi_reading import ArrivalStamp, drain
 
 log = logging.getLogger(__name__)
 
 InputState = Literal["open", "vanished", "closed"]
-MessageCallback = Callable[[list[int], float], None]
-"""Called from rtmidi's thread with a message's bytes and its arrival time (`perf_counter`)."""
 
 
 class MidiInput:
@@ -44,13 +46,21 @@ class MidiInput:
         self._now = now
         self._handle: Any = opened.handle
         self._probe: Any = None
-        self._on_message: MessageCallback | None = None
-        self._lock = threading.Lock()  # `check` may run in a worker thread while `close` is called
-        self._listen(self._handle)
+        self._stamp = ArrivalStamp()
+        self._lock = threading.Lock()  # `check` may run in a worker thread while `read` or `close` is called
+        _ignore_system_messages(self._handle)
 
-    def listen(self, on_message: MessageCallback | None) -> None:
-        """Deliver every message to `on_message` from now on (None: drop them)."""
-        self._on_message = on_message
+    def read(self) -> list[tuple[list[int], float]]:
+        """Every message received since the last read, oldest first, with its arrival time (on `now`).
+
+        Never waits: while `check` is reopening the port it returns nothing (the next read has it all).
+        """
+        if not self._lock.acquire(blocking=False):
+            return []
+        try:
+            return [] if self._handle is None else drain(self._handle, self._stamp, self._now)
+        finally:
+            self._lock.release()
 
     def check(self) -> bool:
         """Look for the source port: mark it vanished, or reopen it when it is back. True if the state changed."""
@@ -75,8 +85,7 @@ class MidiInput:
         return False
 
     def close(self) -> None:
-        """Stop delivering and release the port and the probe."""
-        self._on_message = None
+        """Release the port and the probe (what was not read is dropped)."""
         with self._lock:
             self.state = "closed"
             for handle in (self._handle, self._probe):
@@ -97,27 +106,21 @@ class MidiInput:
             return False
         _release(self._handle)
         self._handle, self.port, self.state = opened.handle, opened.port, "open"
-        self._listen(self._handle)
+        self._stamp = ArrivalStamp()  # a new client, a new timeline
+        _ignore_system_messages(self._handle)
         log.warning("MIDI input %s is back", self.port)
         return True
 
-    def _listen(self, handle: Any) -> None:
-        handle.ignore_types(sysex=True, timing=True, active_sense=True)
-        handle.set_callback(self._arrived)
 
-    def _arrived(self, event: tuple[list[int], float], _data: object = None) -> None:
-        """rtmidi's callback (its own thread): stamp and pass on."""
-        callback = self._on_message
-        if callback is not None:
-            callback(event[0], self._now())
+def _ignore_system_messages(handle: Any) -> None:
+    """SysEx, clock and active sensing are not a controller's (MIDI clock in reads clock on a port of its own)."""
+    handle.ignore_types(sysex=True, timing=True, active_sense=True)
 
 
 def _release(handle: Any) -> None:
     """Close and delete an rtmidi client, whatever state it is in."""
     rtmidi = load_rtmidi()
     try:
-        if hasattr(handle, "cancel_callback"):
-            handle.cancel_callback()
         handle.close_port()
         handle.delete()
     except (rtmidi.RtMidiError, rtmidi.SystemError, OSError) as error:

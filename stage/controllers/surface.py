@@ -1,7 +1,7 @@
 """The controller surface (`--midi-in`): knobs, pads and keys drive a show through its commands.
 
-Messages arrive in rtmidi's thread and are handed to the event loop (`call_soon_threadsafe`); the
-surface reads them there in batches: learn mode first (`Learner`), then the mapping (each gesture on a
+The surface polls the input in the event loop (`MidiInput.read`, every `POLL_S`) and reads what came
+in batches: learn mode first (`Learner`), then the mapping (each gesture on a
 binding becomes a wire command, `encore.engine.wire.from_dict`, sent with `show.submit`; a knob's
 burst of values in one batch sends its last value only), and notes no binding takes go to the
 performer input and phrase capture. Every command's result (applied, or rejected and why), every
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from encore.engine.control import CommandError
+from encore.engine.midi_reading import POLL_S
 from encore.engine.results import CommandResult, Rejected
 from encore.engine.sinks.base import SinkStatus
 from encore.engine.wire import from_dict, to_dict
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_S = 0.05
-"""How often the surface looks at phrase silence when no message comes."""
+"""How often the surface looks at phrase silence."""
 PORT_CHECK_S = 0.5
 """How often it looks for a vanished input port."""
 RECENT_REPORTS = 64
@@ -128,32 +129,19 @@ class ControllerSurface:
         if show.offline:
             self._report("the show renders offline, faster than real time: play it with --realtime "
                          "for live input to follow the music", ok=False)
-        inbox: asyncio.Queue[tuple[list[int], float]] = asyncio.Queue()
-        loop = self._loop
-
-        def arrived(data: list[int], at: float) -> None:  # rtmidi's thread
-            try:
-                loop.call_soon_threadsafe(inbox.put_nowait, (data, at))
-            except RuntimeError:  # the loop is closed: the show is over
-                pass
-
-        self.input.listen(arrived)
-        next_check = self._now() + PORT_CHECK_S
+        next_tick, next_check = self._now() + TICK_S, self._now() + PORT_CHECK_S
         try:
             while True:
-                batch = []
-                try:
-                    batch.append(await asyncio.wait_for(inbox.get(), TICK_S))
-                except TimeoutError:
-                    pass
-                while not inbox.empty():
-                    batch.append(inbox.get_nowait())
+                batch = self.input.read()
                 if batch:
                     self._handle_safely(batch)
-                self._tick()
+                if self._now() >= next_tick:
+                    next_tick = self._now() + TICK_S
+                    self._tick()
                 if self._now() >= next_check:
                     next_check = self._now() + PORT_CHECK_S
                     await self._check_port()
+                await asyncio.sleep(POLL_S)
         finally:
             self.input.close()
 

@@ -21,10 +21,11 @@ import pytest
 from engine_helpers import eighths
 
 from encore.engine.engine import Engine, EngineConfig
+from encore.engine.midi_reading import ArrivalStamp, drain
 from encore.engine.report import percentile
 from encore.engine.show import Show
 from encore.engine.sinks.base import MemorySink, SinkStatus
-from encore.engine.sync.clock_in import ArrivalStamp, MidiClockIn
+from encore.engine.sync.clock_in import MidiClockIn
 from encore.engine.sync.clock_out import MidiClockOut
 from encore.engine.sync.midi_clock import CLOCK, START, STOP, TICKS_PER_BEAT
 from encore.engine.sync.ticker import ClockTicker
@@ -43,8 +44,7 @@ def test_clock_out_is_read_back_through_jack_with_its_transport_and_tempo(jack_s
 
     def read() -> None:
         while not done.wait(0.003):
-            while (item := reader.get_message()) is not None:
-                received.append((stamp.stamp(item[1], time.perf_counter()), item[0]))
+            received.extend((at, message) for message, at in drain(reader, stamp, time.perf_counter))
 
     reading = threading.Thread(target=read, daemon=True)
     reading.start()

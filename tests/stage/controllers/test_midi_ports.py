@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import threading
 import time
 from pathlib import Path
 
@@ -73,6 +74,50 @@ def test_a_jack_input_is_found_without_naming_the_api(jack_server: str) -> None:
     finally:
         keys.close_port()
         keys.delete()
+
+
+def test_a_knob_turned_fast_arrives_whole_while_python_is_busy(jack_server: str) -> None:
+    """Each value once, in order and in time, read while a Python thread computes and `check` watches
+    the port (a Python callback in JACK's thread, waiting there for the GIL, lost values and repeated others)."""
+    import rtmidi
+
+    from encore.engine.midi_reading import POLL_S
+    from encore.stage.controllers.midi_input import MidiInput
+
+    knobs = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "test-knobs")
+    knobs.open_virtual_port("out")
+    midi_input = MidiInput("test-knobs", api="jack")
+    done = threading.Event()
+
+    def compute() -> None:  # the engine, a screen: Python that holds the GIL
+        while not done.is_set():
+            sum(range(10_000))
+
+    worker = threading.Thread(target=compute)
+    sent = [*range(127, 0, -8), 0]  # a knob turned down fast
+    try:
+        time.sleep(0.2)
+        worker.start()
+        for _ in range(20):
+            before = time.perf_counter()
+            for value in sent:
+                knobs.send_message([0xB0, 70, value])
+            received: list[tuple[list[int], float]] = []
+            deadline = time.monotonic() + 5.0
+            while len(received) < len(sent) and time.monotonic() < deadline:
+                time.sleep(POLL_S)
+                received += midi_input.read()
+                assert not midi_input.check()  # the port is there: no change
+            assert [message[2] for message, _ in received] == sent
+            arrivals = [at for _, at in received]
+            assert arrivals == sorted(arrivals) and before <= arrivals[0] <= time.perf_counter()
+    finally:
+        done.set()
+        if worker.is_alive():
+            worker.join()
+        midi_input.close()
+        knobs.close_port()
+        knobs.delete()
 
 
 def test_a_missing_system_library_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
