@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any
 
 from encore.engine.control import Command
 from encore.engine.engine import Engine
 from encore.engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, CONTROL_CHANGE, MidiEvent
+from encore.engine.midi_reading import POLL_S, ArrivalStamp, drain
 from encore.engine.sinks.base import Sink
 from encore.engine.voices.base import Voice
 from encore.engine.voices.pattern import PatternVoice
@@ -100,3 +105,50 @@ def script(engine: Engine, plan: dict[float, Command | Callable[[float], None]])
             action(now) if callable(action) else engine.submit(action)
 
     return hook
+
+
+class JackReader:
+    """A JACK client with an input port `<client>:in` that keeps every message with its arrival time.
+
+    It polls, as the product's inputs do (`encore.engine.midi_reading`): a Python callback in JACK's
+    cycle, waiting for the GIL while the engine runs, can lose messages and repeat others.
+
+    Args:
+        client: The JACK client's name.
+        timing: Keep MIDI clock messages (ignored otherwise, with SysEx and active sensing).
+    """
+
+    def __init__(self, client: str, timing: bool = False) -> None:
+        import rtmidi
+
+        self.received: list[tuple[float, list[int]]] = []
+        self._handle: Any = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, client)
+        self._handle.ignore_types(sysex=True, timing=not timing, active_sense=True)
+        self._handle.open_virtual_port("in")
+        self._stamp, self._done = ArrivalStamp(), threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    @property
+    def messages(self) -> list[list[int]]:
+        """What was received, without the times."""
+        return [message for _, message in self.received]
+
+    def _read(self) -> None:
+        while not self._done.wait(POLL_S):
+            self.received.extend((at, message) for message, at in drain(self._handle, self._stamp, time.perf_counter))
+
+    def close(self) -> None:
+        """Stop reading (after what is queued now) and close the port."""
+        self._done.set()
+        self._thread.join()
+        self.received.extend((at, message) for message, at in drain(self._handle, self._stamp, time.perf_counter))
+        self._handle.close_port()
+        self._handle.delete()
+
+    def __enter__(self) -> JackReader:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()

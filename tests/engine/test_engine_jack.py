@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from engine_helpers import assert_no_hanging_notes, eighths, note_ons
+from engine_helpers import JackReader, assert_no_hanging_notes, eighths, note_ons
 
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.report import percentile
@@ -17,22 +17,13 @@ BPM = 240.0
 
 
 def test_jack_loopback_receives_every_note_in_order_and_on_time(jack_server: str) -> None:
-    import rtmidi
-
-    received: list[tuple[float, list[int]]] = []
-    midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "encore-reader")
-    midi_in.ignore_types(sysex=True, timing=True, active_sense=True)
-    midi_in.set_callback(lambda item, _: received.append((time.perf_counter(), item[0])))
-    midi_in.open_virtual_port("in")
-    try:
+    with JackReader("encore-reader") as reader:
         memory = MemorySink()
         sink = MidiOutSink("encore-reader", api="jack")
         engine = Engine([eighths()], [sink, memory], EngineConfig(bpm=BPM))
         asyncio.run(engine.run(3.0))
         time.sleep(0.1)
-    finally:
-        midi_in.close_port()
-        midi_in.delete()
+    received = reader.received
     sent = [e for e in memory.events if not e.is_meta]
     notes = [(t, m) for t, m in received if m[0] & 0xF0 in (0x80, 0x90)]
     assert len(notes) == len([e for e in sent if e.is_note_on or e.is_note_off])

@@ -13,15 +13,13 @@ import json
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from engine_helpers import eighths
+from engine_helpers import JackReader, eighths
 
 from encore.engine.engine import Engine, EngineConfig
-from encore.engine.midi_reading import ArrivalStamp, drain
 from encore.engine.report import percentile
 from encore.engine.show import Show
 from encore.engine.sinks.base import MemorySink, SinkStatus
@@ -33,31 +31,13 @@ from encore.stage.surfaces import perform_with_surfaces
 
 
 def test_clock_out_is_read_back_through_jack_with_its_transport_and_tempo(jack_server: str) -> None:
-    import rtmidi
-
     bpm, seconds = 120.0, 3.0
-    received: list[tuple[float, list[int]]] = []
-    reader = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "encore-clock-reader")
-    reader.ignore_types(sysex=True, timing=False, active_sense=True)
-    reader.open_virtual_port("in")
-    stamp, done = ArrivalStamp(), threading.Event()  # JACK's own arrival stamps, polled (as MidiClockIn does)
-
-    def read() -> None:
-        while not done.wait(0.003):
-            received.extend((at, message) for message, at in drain(reader, stamp, time.perf_counter))
-
-    reading = threading.Thread(target=read, daemon=True)
-    reading.start()
-    try:
+    with JackReader("encore-clock-reader", timing=True) as reader:
         clock_out = MidiClockOut("encore-clock-reader", api="jack")
         engine = Engine([eighths()], [clock_out], EngineConfig(bpm=bpm))
         asyncio.run(perform_with_surfaces(Show(engine, seconds), [ClockTicker([clock_out])]))
         time.sleep(0.1)
-    finally:
-        done.set()
-        reading.join()
-        reader.close_port()
-        reader.delete()
+    received = reader.received
     messages = [message for _, message in received]
     assert messages[0] == [START] and messages[-1] == [STOP]
     assert {tuple(m) for m in messages[1:-1]} == {(CLOCK,)}

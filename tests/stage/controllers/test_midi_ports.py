@@ -11,30 +11,17 @@ import pytest
 
 from encore.engine.midi_ports import MidiPortError, load_rtmidi, open_input, open_output
 from encore.stage.cli import main
-
-
-def jack_reader(received: list[list[int]]) -> object:
-    """A JACK client with an input port `test-reader:in` that keeps every message it gets."""
-    import rtmidi
-
-    reader = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "test-reader")
-    reader.set_callback(lambda event, _: received.append(event[0]))
-    reader.open_virtual_port("in")
-    return reader
+from tests.engine.engine_helpers import JackReader
 
 
 def test_encore_play_finds_a_jack_port_without_midi_api(jack_server: str, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     setlist = tmp_path / "set.toml"
     setlist.write_text("[click]\n[[songs]]\ntempo = 240\nbars = 8\n", encoding="utf-8")
-    received: list[list[int]] = []
-    reader = jack_reader(received)
-    try:
+    with JackReader("test-reader") as reader:
         code = main(["play", str(setlist), "--midi-port", "test-reader", "--seconds", "2"])
         time.sleep(0.2)
-    finally:
-        reader.close_port()
-        reader.delete()
+    received = reader.messages
     assert code == 0, capsys.readouterr().err
     ons = [m for m in received if m[0] & 0xF0 == 0x90 and m[2] > 0]
     offs = [m for m in received if m[0] & 0xF0 == 0x80 or (m[0] & 0xF0 == 0x90 and m[2] == 0)]
@@ -43,16 +30,11 @@ def test_encore_play_finds_a_jack_port_without_midi_api(jack_server: str, tmp_pa
 
 
 def test_no_matching_port_lists_the_ports_there_are(jack_server: str) -> None:
-    received: list[list[int]] = []
-    reader = jack_reader(received)
-    try:
+    with JackReader("test-reader"):
         with pytest.raises(MidiPortError) as caught:
             open_output("no-such-synth")
         with pytest.raises(MidiPortError) as caught_in:
             open_input("no-such-keyboard", api="jack")
-    finally:
-        reader.close_port()
-        reader.delete()
     message = str(caught.value)
     assert "\n" not in message and message.startswith("no MIDI output matches 'no-such-synth' (")
     assert "jack: test-reader:in" in message and "alsa: " in message  # ALSA is tried first, then JACK
