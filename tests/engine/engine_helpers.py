@@ -136,13 +136,17 @@ class JackReader:
 
     def _read(self) -> None:
         while not self._done.wait(POLL_S):
-            self.received.extend((at, message) for message, at in drain(self._handle, self._stamp, time.perf_counter))
+            self._take()
+
+    def _take(self) -> None:
+        """Keep what RtMidi has queued, as (arrival time, message)."""
+        self.received.extend((at, message) for message, at in drain(self._handle, self._stamp, time.perf_counter))
 
     def close(self) -> None:
         """Stop reading (after what is queued now) and close the port."""
         self._done.set()
         self._thread.join()
-        self.received.extend((at, message) for message, at in drain(self._handle, self._stamp, time.perf_counter))
+        self._take()
         self._handle.close_port()
         self._handle.delete()
 
