@@ -1,9 +1,11 @@
 """Grammar mask for REMI+ sampling: at each step, the tokens that keep a stream well formed.
 
-A stream is `[BOS] (Bar TimeSig (Position [Tempo] (Pitch Velocity Duration)*)*)* [EOS PAD*]`, with
+A stream is `[BOS [Style]] (Bar TimeSig (Position [Tempo] ([Performer] Pitch Velocity Duration)*)*)* [EOS PAD*]`, with
 the Positions of a bar strictly increasing and inside the bar's length under its TimeSig, and at
 least one note or a Tempo after each Position. This is what MidiTok produces from our data, and
-every such stream decodes with MidiTok without a token left over (each Duration ends a note).
+every such stream decodes with MidiTok without a token left over (each Duration ends a note). Style and
+Performer exist only in v2 vocabularies (`encore.models.piano.tokenizer`); the model never writes a
+Performer note itself unless `allow_performer` says so, and never a Reserved token.
 
 A grammar state is one int packing (phase, time signature, last position in the bar). The
 allowed-token mask of every state and the next state for every (state, token) are precomputed,
@@ -39,6 +41,8 @@ class Phase(IntEnum):
     VELOCITY = 7
     DURATION = 8
     END = 9
+    STYLE = 10
+    PERFORMER = 11
 
 
 # Phase entered by each token kind; None keeps the state (PAD, and tokens MidiTok skips).
@@ -55,19 +59,24 @@ _PHASE_AFTER: dict[Kind, Phase | None] = {
     Kind.VELOCITY: Phase.VELOCITY,
     Kind.DURATION: Phase.DURATION,
     Kind.IGNORED: None,
+    Kind.PERFORMER: Phase.PERFORMER,
+    Kind.STYLE: Phase.STYLE,
+    Kind.RESERVED: None,
 }
 
 # Token kinds allowed after each phase (Position further limited by the bar, EOS and BOS by config).
 _ALLOWED_KINDS: dict[Phase, frozenset[Kind]] = {
     Phase.START: frozenset({Kind.BOS, Kind.BAR}),
-    Phase.BOS: frozenset({Kind.BAR}),
+    Phase.BOS: frozenset({Kind.BAR, Kind.STYLE}),
+    Phase.STYLE: frozenset({Kind.BAR}),
     Phase.BAR: frozenset({Kind.TIME_SIG}),
     Phase.TIME_SIG: frozenset({Kind.POSITION, Kind.BAR, Kind.EOS}),
-    Phase.POSITION: frozenset({Kind.TEMPO, Kind.PITCH}),
-    Phase.TEMPO: frozenset({Kind.PITCH, Kind.POSITION, Kind.BAR, Kind.EOS}),
+    Phase.POSITION: frozenset({Kind.TEMPO, Kind.PITCH, Kind.PERFORMER}),
+    Phase.TEMPO: frozenset({Kind.PITCH, Kind.PERFORMER, Kind.POSITION, Kind.BAR, Kind.EOS}),
+    Phase.PERFORMER: frozenset({Kind.PITCH}),
     Phase.PITCH: frozenset({Kind.VELOCITY}),
     Phase.VELOCITY: frozenset({Kind.DURATION}),
-    Phase.DURATION: frozenset({Kind.PITCH, Kind.POSITION, Kind.BAR, Kind.EOS}),
+    Phase.DURATION: frozenset({Kind.PITCH, Kind.PERFORMER, Kind.POSITION, Kind.BAR, Kind.EOS}),
     Phase.END: frozenset({Kind.PAD}),
 }
 
@@ -82,11 +91,14 @@ class GrammarConfig:
         allow_repeated_position: whether a Position may repeat the bar's previous one. MidiTok
             writes such repeats for a few mixed-meter pieces (two ticks that fall in one
             position after its resampling); they decode fine but let time stand still.
+        allow_performer: whether the stream may write a performer's note (a v2 `Performer` marker);
+            the model plays its own part, so only a data check sets it.
     """
 
     allow_eos: bool = False
     allow_bos: bool = True
     allow_repeated_position: bool = False
+    allow_performer: bool = False
 
 
 class GrammarTables:
@@ -129,6 +141,7 @@ class GrammarTables:
                 allowed_kind[ph, kind] = True
         allowed_kind[:, Kind.EOS] &= config.allow_eos
         allowed_kind[:, Kind.BOS] &= config.allow_bos
+        allowed_kind[:, Kind.PERFORMER] &= config.allow_performer
         masks = allowed_kind[phase][:, kinds]  # (states, vocab)
 
         # Positions: from after the bar's last one (or at it) to the end of the bar.

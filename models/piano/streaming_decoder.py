@@ -45,6 +45,9 @@ class Kind(IntEnum):
     VELOCITY = 9
     DURATION = 10
     IGNORED = 11  # tokens MidiTok's decoder skips: a pitch outside the pitch range
+    PERFORMER = 12  # v2: the next note is the performer's (time does not move)
+    STYLE = 13  # v2: the kind of music, after BOS
+    RESERVED = 14  # v2: rows with no meaning yet, never sampled
 
 
 _KIND_OF_TYPE = {
@@ -59,6 +62,9 @@ _KIND_OF_TYPE = {
     "PitchDrum": Kind.PITCH_DRUM,
     "Velocity": Kind.VELOCITY,
     "Duration": Kind.DURATION,
+    "Performer": Kind.PERFORMER,
+    "Style": Kind.STYLE,
+    "Reserved": Kind.RESERVED,
 }
 
 # Plain ints for the per-token hot path (enum attribute lookups cost more than the work).

@@ -6,9 +6,13 @@ import argparse
 import importlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from encore.training.paths import default_data_root
-from encore.training.piano.sources import DEFAULT_SOURCES, NON_COMMERCIAL_SOURCES
+from encore.training.piano.sources import DEFAULT_SOURCES, V2_SOURCES
+
+if TYPE_CHECKING:
+    from encore.training.piano.prep import PrepConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_corpus_arguments(piano)
     piano.add_argument("--workers", type=int, default=2, help="worker processes for tokenization")
     piano.set_defaults(handler=run_data_piano)
+    lieder = data_sub.add_parser("lieder", help="convert the OpenScore Lieder (MusicXML) to MIDI, once (needs music21)")
+    lieder.add_argument("--data-root", type=Path, default=default_data_root(),
+                        help="folder holding openscore_lieder/ (default: $ENCORE_DATA or ../shared/data)")
+    lieder.add_argument("--workers", type=int, default=2, help="worker processes")
+    lieder.set_defaults(handler=run_data_lieder)
 
     train = subparsers.add_parser("train", help="train a model")
     train_sub = train.add_subparsers(dest="train_command", metavar="MODEL", required=True)
@@ -49,18 +58,37 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder holding pop909/, piano_midi_de/, asap/ (default: $ENCORE_DATA or ../shared/data)")
     parser.add_argument("--with-asap", action="store_true",
                         help="also use ASAP (CC BY-NC-SA: non-commercial; checkpoints say so in their name)")
+    parser.add_argument("--with-rolls", action="store_true",
+                        help="also use the Pianolatron piano rolls (license unclear, treated as non-commercial)")
+    parser.add_argument("--v2", action="store_true",
+                        help="the v2 preparation: performer's parts marked, style tokens, POP909, piano-midi.de, "
+                             "GiantMIDI and the OpenScore Lieder (run `encore data lieder` first)")
+    parser.add_argument("--sources", type=lambda text: tuple(text.split(",")), default=None,
+                        help="comma-separated permissive sources instead of the default set")
 
 
 def corpus_sources(args: argparse.Namespace) -> tuple[str, ...]:
     """The sources the options ask for."""
-    return DEFAULT_SOURCES + (NON_COMMERCIAL_SOURCES if args.with_asap else ())
+    base = getattr(args, "sources", None) or (V2_SOURCES if getattr(args, "v2", False) else DEFAULT_SOURCES)
+    return base + (("asap",) if args.with_asap else ()) + (("pianolatron",) if getattr(args, "with_rolls", False) else ())
+
+
+def is_non_commercial(args: argparse.Namespace) -> bool:
+    """Whether the options include a non-commercial source (ASAP or the rolls)."""
+    return bool(args.with_asap or getattr(args, "with_rolls", False))
+
+
+def prep_config(args: argparse.Namespace, **overrides) -> PrepConfig:
+    """The preparation the corpus options name (v1's or, with `--v2`, the v2 layout)."""
+    from encore.training.piano.prep import PrepConfig
+
+    make = PrepConfig.v2 if getattr(args, "v2", False) else PrepConfig
+    return make(data_root=args.data_root, sources=corpus_sources(args), **overrides)
 
 
 def prepared_piano_cache(args: argparse.Namespace, required: bool) -> Path | None:
     """The prepared piano data the corpus options name; None (or, if `required`, a one-line error) when absent."""
-    from encore.training.piano.prep import PrepConfig
-
-    cache = PrepConfig(data_root=args.data_root, sources=corpus_sources(args)).cache_dir
+    cache = prep_config(args).cache_dir
     if (cache / "manifest.json").is_file():
         return cache
     if required:
@@ -72,9 +100,9 @@ def prepared_piano_cache(args: argparse.Namespace, required: bool) -> Path | Non
 
 def run_data_piano(args: argparse.Namespace) -> int:
     """Prepare the piano corpora and print the counts."""
-    from encore.training.piano.prep import PrepConfig, run_prep
+    from encore.training.piano.prep import run_prep
 
-    config = PrepConfig(data_root=args.data_root, sources=corpus_sources(args), workers=args.workers)
+    config = prep_config(args, workers=args.workers)
     try:
         manifest = run_prep(config)
     except FileNotFoundError as error:
@@ -82,6 +110,22 @@ def run_data_piano(args: argparse.Namespace) -> int:
 
         raise EncoreError(str(error)) from None
     print(format_manifest(manifest, config.cache_dir))
+    return 0
+
+
+def run_data_lieder(args: argparse.Namespace) -> int:
+    """Convert the Lieder to MIDI and print what happened to them."""
+    from collections import Counter
+
+    from encore.models.errors import EncoreError
+
+    if _optional_module("music21") is None:
+        raise EncoreError("converting the Lieder needs music21: pip install -e '.[prep]'")
+    from encore.training.piano.lieder import convert_lieder, lieder_midi_dir
+
+    outcomes = convert_lieder(args.data_root, workers=args.workers)
+    print(f"{lieder_midi_dir()}: " + ", ".join(f"{reason or 'converted'} {count}"
+                                               for reason, count in Counter(o.reason for o in outcomes).items()))
     return 0
 
 

@@ -25,7 +25,14 @@ def add_train_piano_parser(subparsers: argparse._SubParsersAction) -> None:
     # `--out` was the run folder's flag before the trainers shared their options.
     parser.add_argument("--out", dest="run_dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.add_argument("--preset", default=defaults["preset"], help="model preset: default or tiny")
-    parser.add_argument("--crop", type=int, default=defaults["crop"], help="training crop length in tokens")
+    parser.add_argument("--crop", type=int, default=defaults["crop"],
+                        help="training crop length in tokens (may change on resume: a short-to-long curriculum)")
+    parser.add_argument("--context-length", type=int, default=None,
+                        help="the model's context in tokens (default: the crop); fixed for a run")
+    parser.add_argument("--augment", action="store_true",
+                        help="transpose, shift tempo and velocity, and start crops with BOS and the style token")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="start a new run from this checkpoint's weights (a warm start)")
     parser.add_argument("--final-eval-windows", type=int, default=defaults["final_eval_windows"],
                         help="held-out windows for the final losses")
     parser.add_argument("--export-only", action="store_true",
@@ -38,30 +45,31 @@ def add_train_piano_parser(subparsers: argparse._SubParsersAction) -> None:
 NON_COMMERCIAL_SUFFIX = "-asap-noncommercial"
 
 
-def licensed_name(folder: Path, with_asap: bool) -> Path:
-    """`folder`, renamed to say non-commercial when the run trains on ASAP (CC BY-NC-SA)."""
-    if not with_asap or folder.name.endswith(NON_COMMERCIAL_SUFFIX):
+def licensed_name(folder: Path, non_commercial: bool) -> Path:
+    """`folder`, renamed to say non-commercial when the run trains on ASAP (CC BY-NC-SA) or the rolls."""
+    if not non_commercial or folder.name.endswith(NON_COMMERCIAL_SUFFIX):
         return folder
     return folder.with_name(folder.name + NON_COMMERCIAL_SUFFIX)
 
 
 def run_train_piano(args: argparse.Namespace) -> int:
     """Prepare (or reuse) the data, train, and export."""
-    from encore.stage.cli.data import corpus_sources
-    from encore.training.piano.prep import PrepConfig, run_prep
+    from encore.stage.cli.data import is_non_commercial, prep_config
+    from encore.training.piano.prep import run_prep
     from encore.training.piano.trainer import Trainer
 
-    prep = PrepConfig(data_root=args.data_root, sources=corpus_sources(args))
+    prep = prep_config(args)
     config = build_trainer_config(PianoTrainerConfig, args, cache_dir=prep.cache_dir, preset=args.preset,
-                                  crop=args.crop, final_eval_windows=args.final_eval_windows)  # checked first
-    config.run_dir = out = licensed_name(config.run_dir, args.with_asap)
+                                  crop=args.crop, context_length=args.context_length, augment=args.augment,
+                                  init_from=args.init_from, final_eval_windows=args.final_eval_windows)  # checked first
+    config.run_dir = out = licensed_name(config.run_dir, is_non_commercial(args))
     run_prep(prep, progress=False)
     trainer = Trainer(config)
     metrics = trainer.finish() if args.export_only else trainer.train()
     if metrics:
         print(" ".join(f"{key}={value}" for key, value in metrics.items()))
         if args.publish:
-            publish = licensed_name(args.publish, args.with_asap)
+            publish = licensed_name(args.publish, is_non_commercial(args))
             shutil.copytree(out / "export", publish, dirs_exist_ok=True)
             print(f"published {publish}")
     return 0

@@ -60,8 +60,29 @@ def test_resume_reads_an_older_runs_config_and_refuses_another_preset(mini_cache
 
     resumed = Trainer(tiny_config(mini_cache, tmp_path, steps=3))
     assert resumed.step == 2
-    with pytest.raises(CheckpointError, match="crop"):
+    with pytest.raises(CheckpointError, match="context_length"):
         Trainer(tiny_config(mini_cache, tmp_path, steps=3, crop=32))
+
+
+def test_a_run_grows_its_crop_on_resume_augments_and_warm_starts(mini_cache: Path, tmp_path: Path) -> None:
+    """The short-to-long curriculum: the context is fixed, the crop grows; an export starts a new run."""
+    short = Trainer(tiny_config(mini_cache, tmp_path / "run", steps=4, crop=32, context_length=64, augment=True))
+    assert short.sampler.augmenter is not None and short.model.config.context_length == 64
+    short.train()
+    long = Trainer(tiny_config(mini_cache, tmp_path / "run", steps=6, crop=64, context_length=64, augment=True))
+    assert long.step == 4 and long.sampler.crop == 64
+    torch.testing.assert_close(long.model.state_dict(), short.model.state_dict())
+    long.train()
+
+    warm = Trainer(tiny_config(mini_cache, tmp_path / "warm", steps=2, context_length=64,
+                               init_from=tmp_path / "run" / "export"))
+    assert warm.step == 0
+    exported = load_piano(tmp_path / "run" / "export").model.state_dict()
+    for name, value in warm.model.state_dict().items():
+        torch.testing.assert_close(value, exported[name].float(), atol=1e-2, rtol=1e-2)
+    with pytest.raises(CheckpointError, match="do not fit"):
+        Trainer(tiny_config(mini_cache, tmp_path / "other", steps=2, preset="default",
+                            init_from=tmp_path / "run" / "export"))
 
 
 def test_learning_rate_schedule() -> None:

@@ -20,7 +20,11 @@ class PianoTrainerConfig(TrainerConfig):
     Attributes:
         cache_dir: prepared token cache (`encore data piano`), holding the splits and tokenizer.json.
         preset: Phi-3 preset (`default` or `tiny`).
-        crop: training crop length in tokens (also the model's context).
+        crop: training crop length in tokens; it may change when a run resumes (a short-to-long curriculum).
+        context_length: the model's context (None: the crop); fixed for the life of a run.
+        augment: transpose, shift tempo and velocity, and start crops with BOS and the style token
+            (`encore.training.piano.augment`).
+        init_from: a checkpoint folder whose weights start a new run (a warm start; ignored on resume).
         weight_decay: AdamW weight decay on matrices.
         eval_windows: fixed validation windows for the periodic validation.
         final_eval_windows: held-out windows for the final validation and test losses.
@@ -33,6 +37,9 @@ class PianoTrainerConfig(TrainerConfig):
     steps: int = 4000
     batch_size: int = 16
     crop: int = 512
+    context_length: int | None = None
+    augment: bool = False
+    init_from: Path | None = None
     learning_rate: float = 5e-4
     warmup_steps: int = 100
     weight_decay: float = 0.1
@@ -46,6 +53,9 @@ class PianoTrainerConfig(TrainerConfig):
 
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir)
+        self.init_from = Path(self.init_from) if self.init_from is not None else None
+        if self.context_length is None:
+            self.context_length = self.crop
         super().__post_init__()
 
     def default_run_dir(self) -> Path:
@@ -54,5 +64,7 @@ class PianoTrainerConfig(TrainerConfig):
     def validate(self) -> None:
         super().validate()
         self.check_at_least({"crop": 2, "eval_windows": 1, "final_eval_windows": 1})
+        if self.context_length < self.crop:
+            raise TrainerConfigError("crop", f"must not exceed the context length {self.context_length} (got {self.crop})")
         if self.weight_decay < 0:
             raise TrainerConfigError("weight_decay", f"must not be negative (got {self.weight_decay})")

@@ -4,6 +4,12 @@ Per file: keep the GM piano tracks (programs 0-7), merge them into one track, dr
 fix POP909's time signatures from its index, tokenize with REMI+, then drop files with more than 300
 notes in a bar or more than 20% empty bars. Token arrays are cached per split; a second run with the
 same settings reuses the cache.
+
+With roles (the v2 vocabulary, `PrepConfig.v2`), a file of a source with a performer's part (POP909's
+MELODY, a Lied's voice) is, for half of the files (a fixed hash of the path), laid out with that part
+marked as the performer's (`encore.training.piano.roles`); the other half read as solo piano as in v1
+(POP909's tracks merged, a Lied's voice dropped). Each file's style (its source's kind) is kept beside
+the tokens for the sampler to put after BOS.
 """
 
 from __future__ import annotations
@@ -17,15 +23,19 @@ from pathlib import Path
 
 import numpy as np
 from miditok import REMI
+from symusic import Score
 
 from encore.models.errors import EncoreError
 from encore.models.midi_io import is_piano_track, merge_tracks, read_score, set_time_signature
-from encore.models.piano.tokenizer import RemiPlusSettings, build_tokenizer, save_tokenizer
+from encore.models.piano.tokenizer import STYLES, RemiPlusSettings, build_tokenizer, save_tokenizer
 from encore.training import paths
 from encore.training.paths import SPLITS, default_data_root
-from encore.training.piano.sources import PianoFile, list_corpus
+from encore.training.piano.roles import encode_roles, program_tokenizer
+from encore.training.piano.sources import PERFORMER_TRACK, STYLE_OF_SOURCE, V2_SOURCES, PianoFile, list_corpus
 
 PREP_VERSION = 1
+ROLES_LAYOUT_VERSION = 2
+"""Bumped when the v2 layout (`encore.training.piano.roles`) changes, so older v2 caches are not reused."""
 
 
 @dataclass
@@ -39,14 +49,28 @@ class PrepConfig:
     cache_root: Path = field(default_factory=lambda: paths.cache_dir("piano"))
     workers: int = 2
     tokenizer: RemiPlusSettings = field(default_factory=RemiPlusSettings)
+    roles: bool = False
+    marked_fraction: float = 0.5
+
+    @classmethod
+    def v2(cls, **overrides) -> PrepConfig:
+        """The v2 preparation: the permissive corpora, roles marked, the v2 vocabulary."""
+        return cls(**{"sources": V2_SOURCES, "roles": True, "tokenizer": RemiPlusSettings.with_roles(), **overrides})
 
     def digest(self) -> str:
         """Short hash of everything that changes the cached arrays."""
-        key = json.dumps(
-            [PREP_VERSION, sorted(self.sources), self.max_notes_per_bar, self.max_empty_bar_fraction,
-             repr(self.tokenizer)],
-        )
-        return hashlib.sha1(key.encode()).hexdigest()[:12]
+        key = [PREP_VERSION, sorted(self.sources), self.max_notes_per_bar, self.max_empty_bar_fraction,
+               repr(self.tokenizer)]
+        if self.roles:
+            key += ["roles", ROLES_LAYOUT_VERSION, self.marked_fraction]
+        return hashlib.sha1(json.dumps(key).encode()).hexdigest()[:12]
+
+    def marks_performer(self, file: PianoFile) -> bool:
+        """Whether `file` is laid out with its performer's part marked (fixed by a hash of its path)."""
+        if not self.roles or file.source not in PERFORMER_TRACK:
+            return False
+        bucket = int(hashlib.md5(str(file.path.name).encode("utf-8")).hexdigest(), 16) % 1000
+        return bucket < 1000 * self.marked_fraction
 
     @property
     def cache_dir(self) -> Path:
@@ -63,6 +87,7 @@ class FileResult:
     reason: str = ""
     notes: int = 0
     seconds: float = 0.0
+    marked: bool = False
 
 
 def bar_statistics(ids: np.ndarray, bar_id: int, pitch_ids: np.ndarray) -> tuple[int, float]:
@@ -75,45 +100,58 @@ def bar_statistics(ids: np.ndarray, bar_id: int, pitch_ids: np.ndarray) -> tuple
     return int(notes_per_bar.max()), float(np.mean(notes_per_bar == 0))
 
 
-_worker_tokenizers: dict[str, tuple[REMI, np.ndarray]] = {}
+_worker_tokenizers: dict[str, tuple[REMI, REMI, np.ndarray]] = {}
 
 
-def _worker_tokenizer(settings: RemiPlusSettings) -> tuple[REMI, np.ndarray]:
-    """This process's tokenizer for `settings` and its Pitch token ids, built once per settings."""
+def _worker_tokenizer(settings: RemiPlusSettings) -> tuple[REMI, REMI, np.ndarray]:
+    """This process's tokenizer for `settings`, its two-role twin and its Pitch ids, built once per settings."""
     key = repr(settings)
     if key not in _worker_tokenizers:
         tokenizer = build_tokenizer(settings)
         pitch_ids = np.array([i for token, i in tokenizer.vocab.items() if token.startswith("Pitch_")])
-        _worker_tokenizers[key] = tokenizer, pitch_ids
+        _worker_tokenizers[key] = tokenizer, program_tokenizer(settings), pitch_ids
     return _worker_tokenizers[key]
+
+
+def _parts(file: PianoFile, marked: bool) -> tuple[Score, Score | None]:
+    """The file's own part (one merged piano track) and, when `marked`, the performer's part."""
+    raw = read_score(file.path)
+    if not marked:
+        return merge_tracks(raw, is_piano_track), None
+    lead = PERFORMER_TRACK[file.source]
+    return (merge_tracks(raw, lambda track: is_piano_track(track) and track.name != lead),
+            merge_tracks(raw, lambda track: track.name == lead))
 
 
 def prepare_file(file: PianoFile, config: PrepConfig) -> FileResult:
     """Load, merge, fix, tokenize and filter one file."""
-    tokenizer, pitch_ids = _worker_tokenizer(config.tokenizer)
+    tokenizer, programs, pitch_ids = _worker_tokenizer(config.tokenizer)
+    marked = config.marks_performer(file)
     try:
-        score = merge_tracks(read_score(file.path), is_piano_track)
+        score, performer = _parts(file, marked)
     except Exception as error:
         return FileResult(file, None, f"unreadable ({type(error).__name__})")
-    notes = len(score.tracks[0].notes)
-    if notes == 0:
+    notes = len(score.tracks[0].notes) + (len(performer.tracks[0].notes) if performer else 0)
+    if len(score.tracks[0].notes) == 0:
         return FileResult(file, None, "no piano notes")
     if file.time_signature:
         set_time_signature(score, *file.time_signature)
     seconds = float(score.to("second").end())
     try:
-        encoded = tokenizer.encode(score)
+        if config.roles:
+            ids = encode_roles(score, score.tracks[0], performer.tracks[0] if performer else None, tokenizer, programs)
+        else:
+            encoded = tokenizer.encode(score)
+            ids = np.asarray((encoded[0] if isinstance(encoded, list) else encoded).ids, dtype=np.int64)
     except Exception as error:  # MidiTok fails on a few durations it has no token for
         return FileResult(file, None, f"tokenizer failed ({type(error).__name__})", notes, seconds)
-    sequence = encoded[0] if isinstance(encoded, list) else encoded
-    ids = np.asarray(sequence.ids, dtype=np.int64)
     most, empty = bar_statistics(ids, tokenizer.vocab["Bar_None"], pitch_ids)
     if most > config.max_notes_per_bar:
         return FileResult(file, None, f"more than {config.max_notes_per_bar} notes in a bar", notes, seconds)
     if empty > config.max_empty_bar_fraction:
         return FileResult(file, None, f"more than {config.max_empty_bar_fraction:.0%} empty bars", notes, seconds)
     bos = tokenizer.vocab["BOS_None"]
-    return FileResult(file, np.concatenate([[bos], ids]).astype(np.uint16), "", notes, seconds)
+    return FileResult(file, np.concatenate([[bos], ids]).astype(np.uint16), "", notes, seconds, marked)
 
 
 def _prepare_star(args: tuple[PianoFile, PrepConfig]) -> FileResult:
@@ -160,12 +198,17 @@ def write_cache(config: PrepConfig, results: list[FileResult]) -> dict:
         tokens = np.concatenate(arrays) if arrays else np.zeros(0, np.uint16)
         np.save(folder / f"{split}_tokens.npy", tokens)
         np.save(folder / f"{split}_offsets.npy", offsets)
+        if config.roles:
+            np.save(folder / f"{split}_styles.npy",
+                    np.array([STYLES.index(STYLE_OF_SOURCE[r.file.source]) for r in kept], dtype=np.int8))
         (folder / f"{split}_files.txt").write_text("\n".join(str(r.file.path) for r in kept) + "\n")
         manifest["splits"][split] = {
             "files": len(kept),
             "pieces": len({r.file.piece for r in kept}),
             "tokens": int(len(tokens)),
             "hours": round(sum(r.seconds for r in kept) / 3600, 2),
+            "marked": sum(r.marked for r in kept),
+            "per_source": dict(Counter(r.file.source for r in kept)),
         }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return manifest
@@ -181,3 +224,9 @@ def load_split(cache_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     if not (cache_dir / f"{split}_tokens.npy").is_file():
         raise EncoreError(f"{cache_dir}: no prepared {split} split (run `encore data piano` first)")
     return np.load(cache_dir / f"{split}_tokens.npy"), np.load(cache_dir / f"{split}_offsets.npy")
+
+
+def load_styles(cache_dir: Path, split: str) -> np.ndarray | None:
+    """The style index (into `STYLES`) of each file of a split, or None for a cache without roles."""
+    path = Path(cache_dir) / f"{split}_styles.npy"
+    return np.load(path) if path.is_file() else None

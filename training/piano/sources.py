@@ -9,12 +9,26 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_SOURCES = ("pop909", "piano_midi_de")
-NON_COMMERCIAL_SOURCES = ("asap",)
+V2_SOURCES = ("pop909", "piano_midi_de", "giantmidi_eval", "openscore_lieder")
+"""The permissive corpora of the v2 piano model (`encore data piano --v2`)."""
+NON_COMMERCIAL_SOURCES = ("asap", "pianolatron")
+"""Opt-in only: ASAP is CC BY-NC-SA; the piano rolls' license is unclear, so they are treated alike."""
+
+STYLE_OF_SOURCE = {"pop909": "pop", "piano_midi_de": "score", "openscore_lieder": "score",
+                   "giantmidi_eval": "performance", "asap": "performance", "pianolatron": "performance"}
+"""The style token each source's sequences start with: pop arrangement, engraved score or performance."""
+
+PERFORMER_TRACK = {"pop909": "MELODY", "openscore_lieder": "voice"}
+"""The track that plays the performer's part, in sources that have one (the rest is the model's own)."""
+
+REPRODUCING_ROLL_TYPES = ("welte-red", "welte-green", "welte-licensee", "duo-art", "ampico")
+"""Piano-roll types that carry dynamics; plain 88-note and 65-note rolls stay out."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +102,44 @@ def list_asap(root: Path) -> list[PianoFile]:
     return files
 
 
-LISTERS = {"pop909": list_pop909, "piano_midi_de": list_piano_midi_de, "asap": list_asap}
+def list_giantmidi(root: Path) -> list[PianoFile]:
+    """Transcribed performances, keyed by the composer and title their file names begin with."""
+    files, seen = [], set()
+    for path in sorted(root.glob("midis_*/**/*.mid")):
+        if path.name not in seen:
+            seen.add(path.name)
+            title = re.sub(r"[,_ ][A-Za-z0-9_-]{11}(_a)?$", "", path.stem)  # the YouTube id at the end
+            files.append(PianoFile(path, "giantmidi_eval", work_key("", title)))
+    return files
+
+
+def list_openscore_lieder(root: Path) -> list[PianoFile]:
+    """Art songs converted to MIDI (`encore data lieder`), keyed by their song folder."""
+    from encore.training.piano.lieder import lieder_midi_dir
+
+    converted = lieder_midi_dir()
+    scores = root / "scores"
+    if not converted.is_dir():
+        raise FileNotFoundError(f"{converted}: the Lieder are not converted yet (run `encore data lieder`)")
+    return [PianoFile(path, "openscore_lieder", str(path.parent.relative_to(converted)))
+            for path in sorted(converted.rglob("*.mid"))
+            if (scores / path.relative_to(converted)).with_suffix(".mxl").is_file()]
+
+
+def list_pianolatron(root: Path) -> list[PianoFile]:
+    """Reproducing-piano rolls (opt-in, non-commercial), keyed by composer and work; 88-note rolls left out."""
+    catalog = json.loads((root / "output" / "catalog.json").read_text(encoding="utf-8"))
+    files = []
+    for roll in catalog:
+        path = root / "midi" / "exp" / f"{roll['druid']}_exp.mid"
+        if path.is_file() and roll.get("type") in REPRODUCING_ROLL_TYPES:
+            files.append(PianoFile(path, "pianolatron", work_key(roll["composer"], roll["work"] or roll["title"])))
+    return files
+
+
+LISTERS = {"pop909": list_pop909, "piano_midi_de": list_piano_midi_de, "asap": list_asap,
+           "giantmidi_eval": list_giantmidi, "openscore_lieder": list_openscore_lieder,
+           "pianolatron": list_pianolatron}
 
 
 def list_corpus(data_root: Path, sources: tuple[str, ...]) -> list[PianoFile]:

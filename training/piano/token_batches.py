@@ -5,14 +5,21 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from encore.training.piano.augment import Augmenter
+
 
 class CropSampler:
     """Random crops of `crop + 1` tokens (input and shifted target) from a split's files.
 
     Files are drawn in proportion to their length; files shorter than the crop are padded with PAD.
+    With an `Augmenter`, each crop is transposed, its tempo and velocities shifted, and it may start with
+    BOS and the file's style (`styles`, one index per file), the crop's own tokens shortened to fit.
     """
 
-    def __init__(self, tokens: np.ndarray, offsets: np.ndarray, crop: int, pad_id: int, seed: int) -> None:
+    def __init__(self, tokens: np.ndarray, offsets: np.ndarray, crop: int, pad_id: int, seed: int,
+                 augmenter: Augmenter | None = None, styles: np.ndarray | None = None) -> None:
+        self.augmenter = augmenter
+        self.styles = styles
         self.tokens = tokens
         self.starts = offsets[:-1]
         self.lengths = np.diff(offsets)
@@ -26,11 +33,23 @@ class CropSampler:
         files = self.rng.choice(len(self.lengths), size=batch_size, p=self.weights)
         out = np.full((batch_size, self.crop + 1), self.pad_id, dtype=np.int64)
         for row, file in enumerate(files):
+            head = self._prefix(file)
+            room = self.crop + 1 - len(head)
             length = self.lengths[file]
-            offset = self.rng.integers(0, max(1, length - self.crop))
-            piece = self.tokens[self.starts[file] + offset : self.starts[file] + min(length, offset + self.crop + 1)]
-            out[row, : len(piece)] = piece
+            offset = self.rng.integers(0, max(1, length - room + 1))
+            piece = self.tokens[self.starts[file] + offset : self.starts[file] + min(length, offset + room)]
+            if head and offset == 0:  # the file's own BOS gives way to the prefix's
+                piece = self.tokens[self.starts[file] + 1 : self.starts[file] + min(length, room + 1)]
+            out[row, : len(head)] = head
+            out[row, len(head) : len(head) + len(piece)] = piece
+            if self.augmenter is not None:
+                self.augmenter.apply(out[row], self.rng)
         return torch.from_numpy(out)
+
+    def _prefix(self, file: int) -> list[int]:
+        if self.augmenter is None:
+            return []
+        return self.augmenter.prefix(int(self.styles[file]) if self.styles is not None else None, self.rng)
 
 
 def evaluation_windows(tokens: np.ndarray, offsets: np.ndarray, crop: int, pad_id: int,

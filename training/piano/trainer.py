@@ -21,8 +21,9 @@ from encore.models.piano.phi3 import Phi3, Phi3Config
 from encore.models.piano.tokenizer import load_tokenizer
 from encore.training.loss_curves import save_loss_curves
 from encore.training.optimizer_step import clipped_step, set_learning_rate
+from encore.training.piano.augment import Augmenter
 from encore.training.piano.config import PianoTrainerConfig
-from encore.training.piano.prep import load_split
+from encore.training.piano.prep import load_split, load_styles
 from encore.training.piano.token_batches import CropSampler, evaluation_windows, unigram_loss
 
 
@@ -60,7 +61,7 @@ class Trainer:
         self.pad_id = self.tokenizer.vocab["PAD_None"]
         torch.manual_seed(config.seed)
         self.model = Phi3(Phi3Config.from_name(config.preset, vocab_size=len(self.tokenizer),
-                                               context_length=config.crop)).to(self.device)
+                                               context_length=config.context_length)).to(self.device)
         self.ddp = torch.nn.parallel.DistributedDataParallel(self.model) if self.world > 1 else self.model
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
         no_decay = [p for p in self.model.parameters() if p.dim() < 2]
@@ -69,7 +70,9 @@ class Trainer:
             lr=config.learning_rate, betas=(0.9, 0.95), fused=self.device.type == "cuda",
         )
         tokens, offsets = load_split(config.cache_dir, "train")
-        self.sampler = CropSampler(tokens, offsets, config.crop, self.pad_id, seed=config.seed * 1000 + self.rank)
+        augmenter = Augmenter(self.tokenizer.vocab) if config.augment else None
+        self.sampler = CropSampler(tokens, offsets, config.crop, self.pad_id, seed=config.seed * 1000 + self.rank,
+                                   augmenter=augmenter, styles=load_styles(config.cache_dir, "train"))
         self.step = 0
         self.history: dict[str, list] = {"train": [], "validation": []}
         self.wall_seconds = 0.0
@@ -89,10 +92,12 @@ class Trainer:
 
     def _resume(self) -> None:
         if not self.state_path.is_file():
+            if self.config.init_from is not None:
+                self._warm_start(self.config.init_from)
             return
         state = torch.load(self.state_path, map_location=self.device, weights_only=False)
         saved = PianoTrainerConfig.from_dict(state["config"])  # older runs: old names, values as strings
-        for name in ("preset", "crop"):
+        for name in ("preset", "context_length"):
             if getattr(saved, name) != getattr(self.config, name):
                 raise CheckpointError(f"{self.config.run_dir} was trained with {name} {getattr(saved, name)!r}, "
                                       f"not {getattr(self.config, name)!r}: resume with it or use another run folder")
@@ -100,6 +105,16 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history, self.wall_seconds = state["step"], state["history"], state["wall_seconds"]
         self.sampler.rng = state["rng"][self.rank] if self.rank < len(state["rng"]) else self.sampler.rng
+
+    def _warm_start(self, folder: Path) -> None:
+        """Start from a checkpoint's weights (fp16 export) with a fresh optimizer."""
+        from safetensors.torch import load_file
+
+        weights = load_file(str(Path(folder) / "model.safetensors"), device=str(self.device))
+        own = self.model.state_dict()
+        if {name: tuple(value.shape) for name, value in weights.items()} != {name: tuple(own[name].shape) for name in weights}:
+            raise CheckpointError(f"{folder}: its weights do not fit preset {self.config.preset!r} and this vocabulary")
+        self.model.load_state_dict({name: value.float() for name, value in weights.items()}, strict=True)
 
     def _save_state(self) -> None:
         rngs = [None] * self.world
