@@ -35,6 +35,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check engine models training stage tests benchmarks
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) .cache out

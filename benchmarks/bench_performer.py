@@ -69,11 +69,11 @@ async def _duet(count: int) -> tuple[list[float], str]:
 
     from encore.engine.setlist import load_setlist
     from encore.engine.show import PlayOptions, Show
+    from encore.engine.surfaces import perform_with_surfaces
     from encore.models.shipped import resolve_checkpoint
     from encore.stage.controllers.mapping import DEFAULT_MAPPING, load_mapping
     from encore.stage.controllers.midi_input import MidiInput
     from encore.stage.controllers.surface import ControllerSurface
-    from encore.stage.surfaces import perform_with_surfaces
 
     try:
         resolve_checkpoint("default", "piano")

@@ -82,8 +82,8 @@ class TempoChange:
 def peer(seconds: float, bpm: float, out: Path, change: tuple[float, float] | None = None) -> None:
     """One Encore process in the session: a click a beat for `seconds`, its clicks written to `out`;
     `change`: (show seconds, bpm) of a tempo it sets (and so proposes to the session)."""
+    from encore.engine.surfaces import perform_with_surfaces
     from encore.engine.sync.link import LinkSync
-    from encore.stage.surfaces import perform_with_surfaces
 
     log = SendLog()
     click = PatternVoice("click", 9, [NoteEvent(0.0, 37, 100, 0.25)], 1.0)
@@ -183,7 +183,7 @@ class TickLateness(MemoryClockSink):
 def jitter_result(seconds: float) -> dict:
     """Lateness of the clock ticks the sender emitted during a real-time show of the piano."""
     from benchmarks.bench_engine import _piano_voice
-    from encore.stage.surfaces import perform_with_surfaces
+    from encore.engine.surfaces import perform_with_surfaces
 
     piano, which = _piano_voice()
     clock_out = TickLateness()

@@ -23,7 +23,7 @@ from encore.models.errors import EncoreError
 
 if TYPE_CHECKING:
     from encore.engine.show import Show
-    from encore.stage.surfaces import Surface
+    from encore.engine.surfaces import Surface
 
 
 @dataclass(frozen=True)

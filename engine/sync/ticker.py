@@ -4,7 +4,7 @@ Each tick is a `MidiEvent` at its beat (`index / 24`) and that beat's show time,
 the sender emits it at that time like any note. A tempo change re-times queued events from its beat
 on, ticks included, so a tick is never stamped with a stale tempo. A `Panic` empties the queue:
 the ticker queues the ticks again from the last one the clock outputs sent (they skip any they
-already sent). It runs beside the show as a surface (`encore.stage.surfaces`).
+already sent). It runs beside the show as a surface (`encore.engine.surfaces`).
 """
 
 from __future__ import annotations

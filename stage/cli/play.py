@@ -22,7 +22,7 @@ from encore.stage.mqtt.options import add_mqtt_arguments, mqtt_surface_from_args
 if TYPE_CHECKING:
     from encore.engine.report import ShowReport
     from encore.engine.show import Show
-    from encore.stage.surfaces import Surface
+    from encore.engine.surfaces import Surface
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -98,7 +98,7 @@ def _play(args: argparse.Namespace) -> int:
 async def perform_until_signalled(show: Show, surfaces: Sequence[Surface] = ()) -> ShowReport:
     """`show.perform()` with `surfaces` beside it (`perform_with_surfaces`), SIGINT and SIGTERM stopping the
     show as `Stop` does (the command line's edge)."""
-    from encore.stage.surfaces import perform_with_surfaces
+    from encore.engine.surfaces import perform_with_surfaces
 
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:

@@ -9,7 +9,7 @@ from encore.engine.sync.external import SyncOptions, attach_sync
 
 if TYPE_CHECKING:
     from encore.engine.show import Show
-    from encore.stage.surfaces import Surface
+    from encore.engine.surfaces import Surface
 
 
 def add_sync_arguments(parser: argparse.ArgumentParser) -> None:

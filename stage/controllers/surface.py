@@ -64,7 +64,7 @@ class ControlReport:
 
 
 class ControllerSurface:
-    """A MIDI controller and keyboard as a `Surface` (`encore.stage.surfaces`).
+    """A MIDI controller and keyboard as a `Surface` (`encore.engine.surfaces`).
 
     Args:
         midi_input: The input port (already open; `run` listens to it and closes it at the end).

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from encore.stage.mqtt.settings import DEFAULT_STAGE, MqttSettings
 
 if TYPE_CHECKING:
-    from encore.stage.surfaces import Surface
+    from encore.engine.surfaces import Surface
 
 
 def add_mqtt_arguments(parser: argparse.ArgumentParser, required: bool = False) -> None:

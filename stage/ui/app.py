@@ -46,7 +46,7 @@ from encore.stage.ui.tap_tempo import TapTempo
 
 if TYPE_CHECKING:
     from encore.engine.show import Show
-    from encore.stage.surfaces import Surface
+    from encore.engine.surfaces import Surface
 
 BROWSE = "__browse__"
 GROOVE_MODES = ("follow-piano", "library")

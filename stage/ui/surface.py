@@ -20,7 +20,7 @@ from encore.stage.ui.config import UiConfig
 
 if TYPE_CHECKING:
     from encore.engine.show import Show
-    from encore.stage.surfaces import Surface
+    from encore.engine.surfaces import Surface
 
 CLOSE_TIMEOUT_S = 5.0
 """How long the app gets to close and restore the terminal once the show has ended."""

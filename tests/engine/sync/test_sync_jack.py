@@ -23,11 +23,11 @@ from encore.engine.engine import Engine, EngineConfig
 from encore.engine.report import percentile
 from encore.engine.show import Show
 from encore.engine.sinks.base import MemorySink, SinkStatus
+from encore.engine.surfaces import perform_with_surfaces
 from encore.engine.sync.clock_in import MidiClockIn
 from encore.engine.sync.clock_out import MidiClockOut
 from encore.engine.sync.midi_clock import CLOCK, START, STOP, TICKS_PER_BEAT
 from encore.engine.sync.ticker import ClockTicker
-from encore.stage.surfaces import perform_with_surfaces
 
 
 def test_clock_out_is_read_back_through_jack_with_its_transport_and_tempo(jack_server: str) -> None:

@@ -19,13 +19,13 @@ from encore.engine.report import ControlLatency
 from encore.engine.results import Applied, CommandResult
 from encore.engine.show import Show
 from encore.engine.sinks.base import MemorySink
+from encore.engine.surfaces import perform_with_surfaces
 from encore.engine.voices.pattern import PatternVoice
 from encore.models.errors import EncoreError
 from encore.models.notes import NoteEvent
 from encore.stage.controllers.mapping import Binding, Source, load_mapping
 from encore.stage.controllers.options import add_midi_in_arguments, controller_surface_from_args
 from encore.stage.controllers.surface import ControllerSurface
-from encore.stage.surfaces import perform_with_surfaces
 
 CLIENT = "test-controller"
 SEED = Path(__file__).resolve().parents[3] / "setlists" / "seeds" / "pop909_003.mid"

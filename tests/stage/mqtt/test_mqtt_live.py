@@ -37,11 +37,11 @@ from encore.engine.report import ShowReport
 from encore.engine.setlist import load_setlist
 from encore.engine.show import PlayOptions, Show
 from encore.engine.snapshot import ShowSnapshot
+from encore.engine.surfaces import perform_with_surfaces
 from encore.stage.cli import main as encore_main
 from encore.stage.mqtt.bridge import MqttBridge
 from encore.stage.mqtt.payloads import RETAINED_REFUSED
 from encore.stage.mqtt.settings import Backoff, MqttSettings
-from encore.stage.surfaces import perform_with_surfaces
 
 REPO = Path(__file__).resolve().parents[3]
 SETLIST = """

@@ -16,10 +16,10 @@ from encore.engine.results import Applied, Rejected
 from encore.engine.show import Show
 from encore.engine.sinks.base import MemorySink, SinkStatus
 from encore.engine.snapshot import ShowSnapshot, VoiceSnapshot
+from encore.engine.surfaces import perform_with_surfaces
 from encore.engine.voices.pattern import PatternVoice, click_pattern
 from encore.models.notes import NoteEvent
 from encore.models.sampling_config import SamplingConfig
-from encore.stage.surfaces import perform_with_surfaces
 from encore.stage.ui.config import UiConfig
 from encore.stage.ui.intents import describe, last_bars_phrase, sampling_step, tempo_step
 from encore.stage.ui.panels import KEY_MAP, health_line, key_map_lines, output_line

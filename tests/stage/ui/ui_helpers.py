@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from encore.engine.report import ShowReport
 from encore.engine.setlist import load_setlist
 from encore.engine.show import PlayOptions, Show
-from encore.stage.surfaces import Surface, perform_with_surfaces
+from encore.engine.surfaces import Surface, perform_with_surfaces
 from encore.stage.ui.app import StageApp
 from encore.stage.ui.config import UiConfig
 

@@ -1,4 +1,7 @@
-"""Surfaces: what a performer steers or watches a show through (terminal UI, MQTT, MIDI controllers).
+"""Surfaces: what a performer steers or watches a show through (terminal UI, MQTT, MIDI controllers), and
+what runs beside a show to lead or follow an external clock (`encore.engine.sync`).
+
+The stage's surfaces build on this engine module; the engine never imports the stage.
 
 Every surface uses the show's two sides only (`Show.submit` and `Show.snapshot`), runs as a task in
 the event loop the show performs in, and is ended (cancelled) when the show ends. A surface that fails
