@@ -35,7 +35,7 @@ from pathlib import Path
 
 from benchmarks.timing import Spread
 from encore.engine.clock import VirtualClock
-from encore.engine.control import SetSampling
+from encore.engine.commands.sampling import SetSampling
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.report import ShowReport, percentile
 from encore.engine.sinks.base import MemorySink

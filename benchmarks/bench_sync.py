@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from encore.engine.control import SetTempo
+from encore.engine.commands.tempo import SetTempo
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.midi import MidiEvent
 from encore.engine.report import percentile

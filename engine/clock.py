@@ -15,6 +15,9 @@ from encore.engine.midi import TIME_SIGNATURE_DENOMINATORS
 from encore.models.errors import EncoreError
 
 SECONDS_PER_MINUTE = 60.0
+MIN_BPM = 20.0
+MAX_BPM = 400.0
+"""The tempo range of commands and setlists."""
 
 
 def beats_to_seconds(beats: float, bpm: float) -> float:

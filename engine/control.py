@@ -1,50 +1,52 @@
-"""The engine's command interface: every control surface (UI, MQTT, MIDI controllers) sends these.
+"""The engine's command interface: what a command is, and all it may read and change of a show.
 
-`Engine.submit(command)` is thread-safe, never blocks and returns a `CommandTicket`
-(`encore.engine.results`) that resolves to `Applied` or `Rejected(reason)`. Commands are applied by
-the engine between two renders, and a voice reads new controls between two tokens. When each takes
-effect:
+Every control surface (UI, MQTT, MIDI controllers) sends commands: `Engine.submit(command)` is
+thread-safe, never blocks and returns a `CommandTicket` (`encore.engine.results`) that resolves to
+`Applied` or `Rejected(reason)`. Each command is declared once, in its module in `encore.engine.commands`:
+a frozen dataclass subclassing `Command`, whose class statement names it on the wire and registers it:
 
-| command       | wire name  | takes effect                                                   |
-| ------------- | ---------- | -------------------------------------------------------------- |
-| `SetTempo`    | `tempo`    | at the next whole beat after the playhead; queued events are re-timed |
-| `SetSampling` | `sampling` | from the commit horizon (100 ms ahead), or the piano's first onset from 50 ms ahead it can render again in time: what is rendered from there is re-rendered |
-| `Mute`/`Solo` | `mute`/`solo` | at the next note-on sent                                    |
-| `Reseed`      | `reseed`   | at the first bar line at or after the commit horizon            |
-| `SetGroove`   | `groove`   | from the commit horizon: the drum window holding it is decoded again |
-| `Next`        | `next`     | at the first bar line at or after what every voice has rendered: the next song's tempo, seed and sampling, later songs move up |
-| `Previous`    | `previous` | like `Next`, to the song before the one sounding there (its commands applied again) |
-| `Record`      | `record`   | now: pause (`on` false: the recording's sounding notes end) or resume the `--record` file |
-| `Stop`        | `stop`     | now: sounding notes are released, the show ends                |
-| `Panic`       | `panic`    | now: queued events are dropped, sounding notes released, the show goes on |
-| `SetPerformer`| `performer`| now: how a performer's notes reach the voices (`encore.engine.performer`) |
-| `PerformerNote`| `note`    | now: a performer's key at its show beat (velocity 0 releases it): recorded, and heard per the mode |
-| `Respond`     | `respond`  | call and response: the piano continues the phrase just played from the next beat after the commit horizon |
+    @dataclass(frozen=True)
+    class SetTempo(Command, wire="tempo"):
+        bpm: float = wire_field("number")        # a field, its JSON kind, required (no default)
 
-Validation happens once: `check_values` (here) checks what a command says on its own (ranges, via
-`SamplingConfig` for sampling settings), `Engine.check` adds what depends on the show (the voice
-exists and can take the command, the seed file is a readable MIDI file, there is a next song).
-Both raise `CommandError`; its one-line message is the `Rejected` reason, the same whether the
-engine checks at submission or when it applies the command. The JSON wire format is
-`encore.engine.wire`.
+        def check_values(self) -> None: ...      # what it says on its own (ranges)
+        def check(self, show: ShowControl) -> None: ...   # what depends on the show (the voice exists)
+        def apply(self, show: ShowControl, at_beat: float | None, asked: Asked) -> None: ...  # its effect
+
+The wire format (`encore.engine.wire`) finds every command by name (`command_types`: the modules of
+`encore.engine.commands`, imported once), and the engine (`encore.engine.applying.Applier`) calls
+`check_values` and `check` (at submission and again when applying: the reason is the same text either
+way) and `apply` (between two renders). `ShowControl` is everything a command may read and change of a
+show: the engine implements it, a test can fake it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
+import functools
+import importlib
+import pkgutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from encore.engine.voices.base import Seed
 from encore.models.errors import EncoreError
-from encore.models.notes import NoteEvent
-from encore.models.sampling_config import SAMPLING_FIELDS, SamplingConfig
 
-MIN_BPM = 20.0
-MAX_BPM = 400.0
-"""The tempo range of commands and setlists."""
+if TYPE_CHECKING:
+    from encore.engine.clock import MusicalClock
+    from encore.engine.event_queue import EventQueue
+    from encore.engine.horizon import Horizon
+    from encore.engine.latency import Asked, LatencyMarks
+    from encore.engine.router import Router
+    from encore.engine.sinks.base import Sink
+    from encore.engine.voices.base import Voice
+
+WIRE_KINDS = ("number", "int", "bool", "name", "seed", "pattern")
+"""What a field is in JSON (`encore.engine.wire` reads and checks each kind)."""
+_COMMANDS: dict[str, type[Command]] = {}
+COMMANDS_PACKAGE = "encore.engine.commands"
+"""Where the commands live, a module each (or a few that belong together)."""
+_COMMANDS_FOLDER = Path(__file__).resolve().parent / "commands"
 
 
 class CommandError(EncoreError, ValueError):
@@ -57,228 +59,155 @@ class CommandError(EncoreError, ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
-@dataclass(frozen=True)
-class SetTempo:
-    """Change the tempo (quarter notes per minute)."""
+def wire_field(kind: str, default: Any = MISSING) -> Any:
+    """A command's field with its JSON kind (`WIRE_KINDS`); without a default it is required on the wire."""
+    if kind not in WIRE_KINDS:
+        raise ValueError(f"wire kind must be one of {', '.join(WIRE_KINDS)}, got {kind!r}")
+    return field(default=default, metadata={"wire": kind})
 
-    bpm: float
 
+class Command:
+    """Base class of every command; subclasses are frozen dataclasses (see the module docstring).
 
-@dataclass(frozen=True)
-class SetSampling:
-    """Change sampling settings (`SamplingConfig` fields) of one voice, or all with `voice=None`.
-
-    None leaves a setting as it is; `changes()` gives the ones set.
+    Class keyword:
+        wire: The command's wire name (`{"command": "tempo", ...}`, an MQTT topic's last part). A class
+            without one is not on the wire (a test's own command).
     """
 
-    voice: str | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    min_p: float | None = None
-    repetition_penalty: float | None = None
-    repetition_window: int | None = None
+    wire_name: ClassVar[str | None] = None
 
-    @classmethod
-    def to(cls, voice: str | None, sampling: SamplingConfig) -> SetSampling:
-        """A command that sets every field to `sampling`'s."""
-        return cls(voice, **dataclasses.asdict(sampling))
+    def __init_subclass__(cls, wire: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.wire_name = wire
+        if wire is None:
+            return
+        known = _COMMANDS.get(wire)
+        if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise TypeError(f"wire name {wire!r} is taken by {known.__module__}.{known.__qualname__}")
+        _COMMANDS[wire] = cls
 
-    def changes(self) -> dict[str, float | int]:
-        """The settings this command changes."""
-        return {name: getattr(self, name) for name in SAMPLING_FIELDS if getattr(self, name) is not None}
+    def check_values(self) -> None:
+        """Check what the command says on its own (types, ranges); nothing to check by default.
+
+        Raises:
+            CommandError: naming the field and the rule, in one line.
+        """
+
+    def check(self, show: ShowControl) -> None:
+        """Check the command against `show` (the voice exists and can take it, ...); nothing by default.
+
+        Raises:
+            CommandError: why the command cannot be applied, in one line.
+        """
+
+    def apply(self, show: ShowControl, at_beat: float | None, asked: Asked) -> None:
+        """Make the change, in the engine's thread between two renders (checked already).
+
+        Args:
+            show: What the command may read and change.
+            at_beat: The beat a cue or a song's start applies it at; None: submitted, applied now.
+            asked: The command and when it was submitted, for control latency.
+
+        Raises:
+            CommandError, ValueError or KeyError: why it cannot be applied now (its ticket says so).
+        """
+        raise NotImplementedError(f"{type(self).__name__}.apply")
 
 
-@dataclass(frozen=True)
-class Mute:
-    """Mute (or unmute) a voice."""
-
-    voice: str
-    muted: bool = True
-
-
-@dataclass(frozen=True)
-class Solo:
-    """Solo (or unsolo) a voice."""
-
-    voice: str
-    soloed: bool = True
+def command_types() -> dict[str, type[Command]]:
+    """Every command by wire name, in the names' alphabetical order (the first call imports each module of
+    `COMMANDS_PACKAGE`, registering its commands)."""
+    _import_commands()
+    return dict(sorted(_COMMANDS.items()))
 
 
-@dataclass(frozen=True)
-class Reseed:
-    """Re-prime a voice with a new seed (a MIDI file or a phrase) at its next bar line.
+@functools.cache
+def _import_commands() -> None:
+    for module in pkgutil.iter_modules([str(_COMMANDS_FOLDER)]):
+        importlib.import_module(f"{COMMANDS_PACKAGE}.{module.name}")
 
-    A phrase is kept as a tuple of notes (so equal commands compare equal).
+
+class PerformerControl(Protocol):
+    """What the performer's commands change (`encore.engine.performer.Performer`)."""
+
+    def set_mode(self, show: ShowControl, mode: str) -> None:
+        """Leave the mode played in and enter `mode`."""
+
+    def note(self, show: ShowControl, pitch: int, velocity: int, beat: float) -> None:
+        """A key going down (`velocity` > 0) or up at show `beat`."""
+
+    def respond(self, show: ShowControl) -> None:
+        """Call and response: answer the phrase just played."""
+
+
+class ShowControl(Protocol):
+    """All a command (and the performer) may read and change of a running show; the engine implements it.
+
+    Reads: `clock`, `voices`, `live`, `playing`, `sinks`, `show_time()`, `playhead()`, `next_target()`.
+    Changes: the voices' settings, the `clock`'s tempo map, the `queue`, the `router`'s mix and notes,
+    the `note_log`, the `performer`, revisions (`horizon`), control latency (`latency`), the song
+    sounding (`jump`) and the show's end (`end_show`).
     """
 
-    seed: Seed
-    voice: str = "piano"
+    @property
+    def clock(self) -> MusicalClock:
+        """The tempo map and time signature."""
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.seed, Path | str):
-            object.__setattr__(self, "seed", tuple(self.seed))
+    @property
+    def voices(self) -> Mapping[str, Voice]:
+        """Every voice of the show, by name."""
 
+    @property
+    def live(self) -> Mapping[str, Voice]:
+        """The voices still playing (a voice that raised is stopped)."""
 
-@dataclass(frozen=True)
-class SetGroove:
-    """Switch what a drum voice plays (`encore.engine.voices.drums.DrumPart`); None leaves a field as it is.
+    @property
+    def playing(self) -> bool:
+        """Between the preroll and the end of the show."""
 
-    Attributes:
-        mode: `library`, `pattern` or `follow-piano`.
-        groove: A library groove name (`funk-102`) or style (`funk`).
-        pattern: Drum name to the 16th steps (0-31) it strikes, for `pattern` mode (kept as a dict of
-            tuples, so equal commands compare equal).
-        voice: The drum voice.
-    """
+    @property
+    def queue(self) -> EventQueue:
+        """The events waiting for the sender."""
 
-    mode: str | None = None
-    groove: str | None = None
-    pattern: Mapping[str, Sequence[int]] | None = None
-    voice: str = "drums"
+    @property
+    def router(self) -> Router:
+        """Mute, solo, the notes sounding, every output."""
 
-    def __post_init__(self) -> None:
-        if isinstance(self.pattern, Mapping):
-            object.__setattr__(self, "pattern", {name: tuple(steps) for name, steps in self.pattern.items()})
+    @property
+    def sinks(self) -> Sequence[Sink]:
+        """The show's outputs (dropped ones too)."""
 
+    @property
+    def note_log(self) -> Sink:
+        """The notes sent, per track, for surfaces."""
 
-@dataclass(frozen=True)
-class Next:
-    """Jump to the setlist's next song at the next bar line not yet rendered."""
+    @property
+    def performer(self) -> PerformerControl:
+        """The performer's side of the show."""
 
+    @property
+    def horizon(self) -> Horizon:
+        """Where a change to a voice is heard from; asks a voice to render again."""
 
-@dataclass(frozen=True)
-class Previous:
-    """Go back to the song before the one sounding, at the next bar line not yet rendered."""
+    @property
+    def latency(self) -> LatencyMarks:
+        """Control latency, from a command's submission to its first note."""
 
+    def show_time(self) -> float:
+        """Seconds since the show's origin."""
 
-@dataclass(frozen=True)
-class Record:
-    """Resume (`on`) or pause the show's recording; pausing ends the notes sounding in the file."""
+    def playhead(self) -> float:
+        """The beat sounding now."""
 
-    on: bool = True
+    def next_target(self, step: int) -> tuple[int, float]:
+        """The song `Next` (step 1) or `Previous` (-1) starts and its bar line.
 
+        Raises:
+            CommandError: no setlist, or no song there.
+        """
 
-@dataclass(frozen=True)
-class Stop:
-    """End the show."""
+    def jump(self, target: int, bar_line: float) -> list[tuple[float, Command]]:
+        """Start song `target` at `bar_line` (later songs follow it); returns its commands due, with their beats."""
 
-
-@dataclass(frozen=True)
-class Panic:
-    """Silence everything now and keep playing what is generated next."""
-
-
-@dataclass(frozen=True)
-class SetPerformer:
-    """Switch how a performer's notes reach the voices: `off`, `call-response`, `duet` or `drums-follow`."""
-
-    mode: str
-
-
-@dataclass(frozen=True)
-class PerformerNote:
-    """A performer's key going down (`velocity` > 0) or up (0) at show `beat` (from `--midi-in`)."""
-
-    pitch: int
-    velocity: int
-    beat: float
-
-
-@dataclass(frozen=True)
-class Respond:
-    """Call and response: the piano continues the phrase the performer just played (a pedal, CC 67)."""
-
-
-Command = (SetTempo | SetSampling | Mute | Solo | Reseed | SetGroove | Next | Previous | Record | Stop | Panic
-           | SetPerformer | PerformerNote | Respond)
-COMMAND_TYPES: tuple[type, ...] = (SetTempo, SetSampling, Mute, Solo, Reseed, SetGroove, Next, Previous, Record,
-                                   Stop, Panic, SetPerformer, PerformerNote, Respond)
-
-
-def check_values(command: object) -> None:
-    """Check what a command says on its own (types, ranges); the show-dependent part is `Engine.check`.
-
-    Raises:
-        CommandError: naming the field and the rule, in one line.
-    """
-    match command:
-        case SetTempo(bpm=bpm):
-            if not _is_number(bpm) or not MIN_BPM <= bpm <= MAX_BPM:
-                raise CommandError(f"bpm: must be between {MIN_BPM:g} and {MAX_BPM:g}, got {bpm!r}")
-        case SetSampling():
-            _check_voice_name(command.voice, optional=True)
-            for name, value in command.changes().items():
-                if not _is_number(value) or (name == "repetition_window" and not isinstance(value, int)):
-                    raise CommandError(f"{name}: must be a number, got {value!r}")
-            try:
-                SamplingConfig().changed(**command.changes())
-            except ValueError as error:
-                raise CommandError(str(error)) from None
-        case Mute(voice=voice, muted=flag) | Solo(voice=voice, soloed=flag):
-            _check_voice_name(voice)
-            if not isinstance(flag, bool):
-                raise CommandError(f"{'muted' if isinstance(command, Mute) else 'soloed'}: must be true or false")
-        case Reseed(seed=seed, voice=voice):
-            _check_voice_name(voice)
-            _check_seed_value(seed)
-        case SetGroove(mode=mode, groove=groove, pattern=pattern, voice=voice):
-            from encore.engine.voices.drums import DEFAULT_GROOVE, DrumPart
-
-            _check_voice_name(voice)
-            if groove is not None and (not isinstance(groove, str) or not groove):
-                raise CommandError(f"groove: must be a groove name or style, got {groove!r}")
-            try:
-                DrumPart(mode if mode is not None else "library", DEFAULT_GROOVE, pattern or {})
-            except (ValueError, TypeError, AttributeError) as error:
-                raise CommandError(f"pattern: must map drum names to 16th steps ({error})"
-                                   if not isinstance(error, ValueError) else str(error)) from None
-        case Record(on=on):
-            if not isinstance(on, bool):
-                raise CommandError("on: must be true or false")
-        case SetPerformer(mode=mode):
-            from encore.engine.performer import MODES
-
-            if mode not in MODES:
-                raise CommandError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
-        case PerformerNote(pitch=pitch, velocity=velocity, beat=beat):
-            if not (isinstance(pitch, int) and 0 <= pitch <= 127):
-                raise CommandError("pitch: must be an integer 0-127")
-            if not (isinstance(velocity, int) and 0 <= velocity <= 127):
-                raise CommandError("velocity: must be an integer 0-127 (0 releases the key)")
-            if not _is_number(beat):
-                raise CommandError("beat: must be a finite number")
-        case Next() | Previous() | Stop() | Panic() | Respond():
-            pass
-        case _:
-            raise CommandError(f"not a command: {type(command).__name__}")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_voice_name(voice: object, optional: bool = False) -> None:
-    if voice is None and optional:
-        return
-    if not isinstance(voice, str) or not voice:
-        raise CommandError(f"voice: must be a voice name, got {voice!r}")
-
-
-def _check_seed_value(seed: object) -> None:
-    if isinstance(seed, Path):
-        return
-    if isinstance(seed, str) or not isinstance(seed, tuple):
-        raise CommandError("seed: must be a MIDI file path or a phrase of notes")
-    if not seed:
-        raise CommandError("seed: a phrase needs at least one note")
-    for i, note in enumerate(seed):
-        if not isinstance(note, NoteEvent):
-            raise CommandError(f"seed[{i}]: must be a note")
-        if not (_is_number(note.onset_beats) and note.onset_beats >= 0):
-            raise CommandError(f"seed[{i}].onset_beats: must be a number >= 0")
-        if not (_is_number(note.duration_beats) and note.duration_beats > 0):
-            raise CommandError(f"seed[{i}].duration_beats: must be a number > 0")
-        if not (isinstance(note.pitch, int) and 0 <= note.pitch <= 127):
-            raise CommandError(f"seed[{i}].pitch: must be an integer 0-127")
-        if not (isinstance(note.velocity, int) and 1 <= note.velocity <= 127):
-            raise CommandError(f"seed[{i}].velocity: must be an integer 1-127")
+    def end_show(self) -> None:
+        """End the show at this tick."""

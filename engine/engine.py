@@ -5,7 +5,10 @@ the event loop never waits on a model) and `run_offline` (a `VirtualClock`, as f
 render: headless shows, tests over a simulated hour). See docs/engine.md for the policies.
 
 The write side is `submit` (a command, answered by a `CommandTicket`: applied or rejected and why),
-the read side `snapshot()` (a frozen `ShowSnapshot`); surfaces use nothing else.
+the read side `snapshot()` (a frozen `ShowSnapshot`); surfaces use nothing else. Commands are applied by
+a collaborator, `Applier` (`applying.py`); they, and the performer, read and change the show through
+`ShowControl` (`control.py`), which the engine implements: its clock, voices, queue and router,
+`horizon` (where a change is heard from: `horizon.py`), `latency` (`latency.py`), `jump` and `end_show`.
 """
 
 from __future__ import annotations
@@ -16,99 +19,39 @@ import gc
 import itertools
 import logging
 import math
-import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
-from encore.engine.applying import CommandApplier, LatencyMark
-from encore.engine.clock import MusicalClock, VirtualClock, seconds_to_beats
-from encore.engine.control import (
-    Command,
-    CommandError,
-    Stop,
-)
+from encore.engine.applying import Applier
+from encore.engine.clock import MusicalClock, VirtualClock
+from encore.engine.commands.transport import Stop
+from encore.engine.config import EngineConfig
+from encore.engine.control import Command, CommandError
+from encore.engine.decoding import DecodeMeter
 from encore.engine.event_queue import EventQueue
+from encore.engine.horizon import Horizon
+from encore.engine.latency import LatencyMarks
 from encore.engine.midi import TEMPO_TRACK, MidiEvent, program_change, set_tempo
 from encore.engine.note_log import NoteLog
 from encore.engine.performer import Performer
+from encore.engine.realtime import voice_threads
 from encore.engine.report import ControlLatency, ShowReport
-from encore.engine.results import (
-    SHOW_ENDED,
-    CommandInbox,
-    CommandResult,
-    CommandTicket,
-    Rejected,
-    ResultHub,
-)
+from encore.engine.results import CommandResult, CommandTicket
 from encore.engine.revisions import Revisions
 from encore.engine.router import Router
-from encore.engine.scheduler import LatePolicy, Scheduler
+from encore.engine.scheduler import Scheduler
 from encore.engine.sender import Sender
 from encore.engine.sinks.base import Sink, SinkStatus
 from encore.engine.snapshot import RECENT_BARS, ShowSnapshot, SongSnapshot, take_snapshot
 from encore.engine.songs import SongPlan, SongSchedule
-from encore.engine.validation import check_command
 from encore.engine.voices.base import Voice
 from encore.models.notes import NoteEvent
 
 log = logging.getLogger(__name__)
 
-DECODE_WINDOW = 16
-"""Decoding speed is measured over each voice's last this many renders."""
-MIN_CHUNK_SHARE = 0.125
-"""The shortest render, as a share of `render_chunk_beats` (a voice at or behind the playhead)."""
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Timing settings of a show.
-
-    Attributes:
-        bpm: Starting tempo.
-        time_signature: `(numerator, denominator)`.
-        lookahead_bars: How far ahead of the playhead each voice stays, in bars.
-        min_lookahead_s: The lookahead never falls below this many seconds.
-        render_chunk_beats: A render goes at most this far past the voice's position (so renders are not
-            per token, and a voice rewound far behind catches up in short renders).
-        commit_s: The commit horizon: notes due within this many seconds of the playhead are final;
-            later ones are revised when a command changes what their voice plays (docs/engine.md).
-            None turns revisions off: a change then sounds after what is already rendered.
-        commit_min_s: A change may reach back before the commit horizon, to the first onset of the voice's
-            queued notes at least this far ahead that the voice can render again before it is due (from
-            the voice's `answer_tokens` and its measured decoding speed; at once on the virtual clock).
-            None: changes always wait for the commit horizon.
-        preroll_beats: Rendered before the clock starts (the rest is rendered while playing).
-        start_delay_s: Show time 0 is this long after the preroll ends.
-        tick_s: How often the engine looks at its voices and commands.
-        spin_s: The sender spins (instead of sleeping) this long before each deadline.
-        sender_priority: SCHED_FIFO priority asked for the sender thread in real-time shows (None:
-            normal priority); refused quietly without the privilege (docs/engine.md).
-        switch_interval_s: `sys.setswitchinterval` during real-time shows (None leaves it), so the
-            sender gets the GIL back from a decoding thread within this time (docs/engine.md).
-        late: The underrun policy.
-    """
-
-    bpm: float = 120.0
-    time_signature: tuple[int, int] = (4, 4)
-    lookahead_bars: float = 1.0
-    min_lookahead_s: float = 0.2
-    render_chunk_beats: float = 1.0
-    commit_s: float | None = 0.1
-    commit_min_s: float | None = 0.05
-    preroll_beats: float = 1.0
-    start_delay_s: float = 0.05
-    tick_s: float = 0.01
-    spin_s: float = 0.002
-    sender_priority: int | None = 10
-    switch_interval_s: float | None = 0.0005
-    late: LatePolicy = field(default_factory=LatePolicy)
-
-
-class Engine(CommandApplier):
+class Engine:
     """Plays voices into sinks under a musical clock.
 
     Args:
@@ -119,14 +62,8 @@ class Engine(CommandApplier):
         songs: The setlist's songs (`set_songs`), for `Next`, the snapshot and the show's end.
     """
 
-    def __init__(
-        self,
-        voices: Sequence[Voice],
-        sinks: Sequence[Sink],
-        config: EngineConfig | None = None,
-        now: Callable[[], float] = time.perf_counter,
-        songs: Sequence[SongPlan] = (),
-    ) -> None:
+    def __init__(self, voices: Sequence[Voice], sinks: Sequence[Sink], config: EngineConfig | None = None,
+                 now: Callable[[], float] = time.perf_counter, songs: Sequence[SongPlan] = ()) -> None:
         names = [voice.name for voice in voices]
         if len(set(names)) != len(names) or TEMPO_TRACK in names:
             raise ValueError(f"voice names must be unique and not {TEMPO_TRACK!r}: {names}")
@@ -139,16 +76,19 @@ class Engine(CommandApplier):
         self.scheduler = Scheduler(self.clock, self.queue, self.config.late)
         self.revisions = Revisions(self.scheduler)
         self.sender = Sender(self.queue, self.router.dispatch, now, self.config.spin_s, self.config.sender_priority)
-        self.inbox = CommandInbox(now)
-        self.results = ResultHub()
         self.songs: SongSchedule | None = SongSchedule(songs) if songs else None
         self.playing = False
         self.ended = False
         self.voices = {voice.name: voice for voice in voices}
         self.live = dict(self.voices)
-        self.control_latencies: list[ControlLatency] = []
         self.voice_failures: list[str] = []
         self.performer = Performer()  # a performer's notes and mode (`encore.engine.performer`)
+        self.decoding = DecodeMeter(self.voices, isinstance(now, VirtualClock))
+        self.latency = LatencyMarks(lambda show_time: self._origin + show_time)
+        self.control_latencies: list[ControlLatency] = self.latency.latencies  # the same list, for the report
+        self.horizon = Horizon(self.config, self.clock, self.show_time, self.revisions, self.latency, self.live,
+                               self.decoding.seconds_per_token, self._wake)
+        self.applier = Applier(self, self._songs_due, now)  # the write side (`applying.py`)
         self._now = now
         self._origin = 0.0
         self._started = 0.0
@@ -156,29 +96,20 @@ class Engine(CommandApplier):
         self.start_gate: Callable[[float], Awaitable[float]] | None = None  # an external clock's start (sync/)
         self.stop_requested = threading.Event()  # a Stop was submitted (it ends a wait at the start gate)
         self._command_arrived: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None  # wakes `run`
-        self._marks: list[LatencyMark] = []
-        self._cues: list[tuple[float, Command]] = []
         self._wakers: dict[str, asyncio.Event] = {}  # a real-time feeder waits on its voice's
-        self._decoding: dict[str, deque[tuple[int, float]]] = {name: deque(maxlen=DECODE_WINDOW) for name in names}
 
     # Commands -----------------------------------------------------------------------------------
 
     def submit(self, command: Command) -> CommandTicket:
         """Queue a command from any thread, never blocking; applied at once in a real-time show (the engine's
-        loop is woken), at the next tick offline (see `control`).
+        loop is woken), at the next tick offline (`applying.py`).
 
         Returns:
             A ticket resolving to `Applied` or `Rejected(reason)`. A command that `check` already
             refuses is rejected at once (the same reason the engine would give when applying it).
         """
-        ticket = CommandTicket(command)
-        try:
-            self.check(command)
-        except CommandError as error:
-            self.results.publish(ticket, Rejected(command, str(error)))
-            return ticket
-        if not self.inbox.submit(command, ticket):
-            self.results.publish(ticket, Rejected(command, SHOW_ENDED))
+        ticket, queued = self.applier.submit(command)
+        if not queued:
             return ticket
         if isinstance(command, Stop):
             self.stop_requested.set()
@@ -193,17 +124,17 @@ class Engine(CommandApplier):
         Returns:
             A function that unsubscribes. For a thread-safe queue, subscribe `queue.SimpleQueue().put`.
         """
-        return self.results.subscribe(callback)
+        return self.applier.results.subscribe(callback)
 
     def check(self, command: Command) -> None:
-        """The one validation of a command against this show (`validation.check_command`).
+        """The one validation of a command against this show (`Applier.check`).
 
         Raises:
             CommandError: why the command cannot be applied, in one line.
         """
-        check_command(command, self.voices, self._next_target)
+        self.applier.check(command)
 
-    def _next_target(self, step: int = 1) -> tuple[int, float]:
+    def next_target(self, step: int = 1) -> tuple[int, float]:
         """The song `Next` (step 1) or `Previous` (-1) starts, and the bar line (the first not yet rendered)."""
         if self.songs is None:
             raise CommandError(f"{'previous' if step < 0 else 'next'}: this show has no setlist")
@@ -212,14 +143,34 @@ class Engine(CommandApplier):
         bar_line = self.clock.next_bar_line(floor)
         return self.songs.next_target(bar_line, step), bar_line
 
+    def jump(self, target: int, bar_line: float) -> list[tuple[float, Command]]:
+        """Start song `target` at `bar_line` (`Next`, `Previous`); returns its commands due there, with their beats."""
+        assert self.songs is not None  # `next_target` raised without songs
+        self.songs.jump(target, bar_line)
+        return self._songs_due(bar_line)
+
+    def end_show(self) -> None:
+        """End the show at this tick (`Stop`; sounding notes are released)."""
+        self._stopped = True
+
+    def _songs_due(self, horizon: float) -> list[tuple[float, Command]]:
+        """The songs' commands due by `horizon`, with their beats (`SongSchedule.commands_due`)."""
+        return [] if self.songs is None else self.songs.commands_due(horizon)
+
+    def _tick(self) -> None:
+        """Between two renders: count the latencies heard, let the performer follow, apply what is due."""
+        self.latency.settle(self.show_time())
+        self.performer.tick(self)
+        horizon = self.playhead() + self.lookahead_beats() + self.config.render_chunk_beats + self.clock.bar_beats
+        self.applier.apply(horizon)
+
     def cue(self, command: Command, at_beat: float) -> None:
         """Apply `command` at `at_beat` (a song change in a setlist); call before the show.
 
         `SetTempo` and `Reseed` take effect exactly at `at_beat`; others when the voices' rendering
         comes within a bar of it.
         """
-        self._cues.append((at_beat, command))
-        self._cues.sort(key=lambda cue: cue[0])
+        self.applier.cue(command, at_beat)
 
     def stop(self) -> CommandTicket:
         """End the show at the next tick (thread-safe; signal handlers call this)."""
@@ -242,19 +193,11 @@ class Engine(CommandApplier):
 
     def output_status(self) -> tuple[SinkStatus, ...]:
         """Every output's status; a sink the router dropped says so, with its last error."""
-        present = set(map(id, self.router.sinks))
-        dropped = {failure.sink: failure.error for failure in list(self.router.failures) if not failure.reopened}
-        return tuple(SinkStatus(sink.name, sink.kind, "dropped", dropped[sink.name])
-                     if sink.name in dropped and id(sink) not in present else sink.status()
-                     for sink in self.sinks)
+        return self.router.status(self.sinks)
 
     def decode_speed(self, name: str) -> float | None:
         """Tokens per second of decoding over the voice's recent renders (None if it decodes no tokens)."""
-        recent = list(self._decoding.get(name, ()))
-        seconds = sum(s for _, s in recent)
-        if self.voices[name].tokens is None or not recent or seconds <= 0:
-            return None
-        return sum(t for t, _ in recent) / seconds
+        return self.decoding.speed(name)
 
     # Time ---------------------------------------------------------------------------------------
 
@@ -267,20 +210,13 @@ class Engine(CommandApplier):
         return self.clock.beat_at(self.show_time())
 
     def lookahead_beats(self) -> float:
-        """Current lookahead: `lookahead_bars`, but never under `min_lookahead_s` at the current tempo."""
-        bpm = self.clock.bpm_at(self.playhead())
-        return max(self.config.lookahead_bars * self.clock.bar_beats, seconds_to_beats(self.config.min_lookahead_s, bpm))
+        """Current lookahead (`EngineConfig.lookahead_beats` at the tempo sounding)."""
+        return self.config.lookahead_beats(self.clock.bpm_at(self.playhead()), self.clock.bar_beats)
 
     def _render_target(self, voice: Voice) -> float | None:
-        """Where the voice's next render goes: while it is short of the lookahead, on by a chunk, but no
-        further than it is ahead of the playhead (a voice just rewound to the commit horizon brings its
-        first notes back after a few tokens, then twice as many...); where it is when a revision waits
-        (the render takes it and returns); None when it need not render."""
-        position, playhead = voice.position_beats, self.playhead()
-        if position < playhead + self.lookahead_beats():
-            chunk = self.config.render_chunk_beats
-            return position + min(chunk, max(position - playhead, chunk * MIN_CHUNK_SHARE))
-        return position if voice.revision_pending else None
+        """Where the voice's next render goes (`EngineConfig.render_target`); None when it need not render."""
+        return self.config.render_target(voice.position_beats, self.playhead(), self.lookahead_beats(),
+                                         voice.revision_pending)
 
     def _wake(self, name: str) -> None:
         """Wake the voice's real-time feeder (a revision waits)."""
@@ -295,49 +231,41 @@ class Engine(CommandApplier):
         With `seconds=None` a show with songs ends where its last song ends (`Next` moves that).
         """
         loop = asyncio.get_running_loop()
-        executors = {name: ThreadPoolExecutor(1, thread_name_prefix=f"voice-{name}") for name in self.voices}
-        previous_interval = sys.getswitchinterval()
-        if self.config.switch_interval_s is not None:
-            sys.setswitchinterval(self.config.switch_interval_s)
         feeders: list[asyncio.Task[None]] = []
         self._started = self._now()
-        try:
-            prerolled = await asyncio.gather(
-                *(self._guarded(loop.run_in_executor(executors[v.name], self._timed_render, v, self.config.preroll_beats), v)
-                  for v in self.voices.values())
-            )
-            # What is alive now (the models, their weights, the voices' tables) moves out of the collector's
-            # reach: otherwise a full collection over it holds the GIL for 100s of ms and stalls the
-            # sender (benchmarks/bench_ui.py: sender jitter p99 3.7 ms without this, under 1 ms with it).
-            gc.freeze()
-            origin = self._now() + self.config.start_delay_s
-            self._open(origin if self.start_gate is None else await self.start_gate(origin))
-            self.sender.start(self._origin)
-            for voice, notes in zip(self.voices.values(), prerolled, strict=True):
-                self._schedule(voice, notes or [])
-            feeders = [asyncio.create_task(self._feed(v, loop, executors[v.name])) for v in self.live.values()]
-            arrived = asyncio.Event()
-            self._command_arrived = (loop, arrived)
-            while not self._stopped and (self.show_time() < seconds if seconds is not None else not self._songs_over()):
-                self._apply(self.inbox.drain())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(arrived.wait(), self.config.tick_s)
-                arrived.clear()
-        finally:
-            self._stopped = True
-            self._command_arrived = None
-            for task in feeders:
-                task.cancel()
-            await asyncio.gather(*feeders, return_exceptions=True)
-            self.sender.stop()
-            end = self.show_time() if seconds is None else min(self.show_time(), max(seconds, 0.0))
-            if seconds is None and self.songs is not None:
-                end = min(end, self.clock.time_at(self.songs.end_beat))
-            report = self._finish(max(end, 0.0))
-            for executor in executors.values():
-                executor.shutdown(wait=False, cancel_futures=True)
-            sys.setswitchinterval(previous_interval)
-            gc.unfreeze()
+        with voice_threads(self.voices, self.config.switch_interval_s) as executors:
+            try:
+                prerolled = await asyncio.gather(*(
+                    self._guarded(loop.run_in_executor(executors[v.name], self.decoding.render, v, self.config.preroll_beats), v)
+                    for v in self.voices.values()))
+                # What is alive now (the models, their weights, the voices' tables) moves out of the collector's
+                # reach: otherwise a full collection over it holds the GIL for 100s of ms and stalls the
+                # sender (benchmarks/bench_ui.py: sender jitter p99 3.7 ms without this, under 1 ms with it).
+                gc.freeze()
+                origin = self._now() + self.config.start_delay_s
+                self._open(origin if self.start_gate is None else await self.start_gate(origin))
+                self.sender.start(self._origin)
+                for voice, notes in zip(self.voices.values(), prerolled, strict=True):
+                    self._schedule(voice, notes or [])
+                feeders = [asyncio.create_task(self._feed(v, loop, executors[v.name])) for v in self.live.values()]
+                arrived = asyncio.Event()
+                self._command_arrived = (loop, arrived)
+                while not self._stopped and (self.show_time() < seconds if seconds is not None else not self._songs_over()):
+                    self._tick()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(arrived.wait(), self.config.tick_s)
+                    arrived.clear()
+            finally:
+                self._stopped = True
+                self._command_arrived = None
+                for task in feeders:
+                    task.cancel()
+                await asyncio.gather(*feeders, return_exceptions=True)
+                self.sender.stop()
+                end = self.show_time() if seconds is None else min(self.show_time(), max(seconds, 0.0))
+                if seconds is None and self.songs is not None:
+                    end = min(end, self.clock.time_at(self.songs.end_beat))
+                report = self._finish(max(end, 0.0))
         return report
 
     def run_offline(self, seconds: float | None = None, on_tick: Callable[[float], None] | None = None) -> ShowReport:
@@ -366,7 +294,7 @@ class Engine(CommandApplier):
                 break
             if on_tick is not None:
                 on_tick(show_time)
-            self._apply(self.inbox.drain())
+            self._tick()
             if self._stopped:
                 break
             for voice in list(self.live.values()):
@@ -402,7 +330,7 @@ class Engine(CommandApplier):
                     await asyncio.wait_for(waker.wait(), self.config.tick_s)
                 waker.clear()
                 continue
-            notes = await self._guarded(loop.run_in_executor(executor, self._timed_render, voice, target), voice)
+            notes = await self._guarded(loop.run_in_executor(executor, self.decoding.render, voice, target), voice)
             if notes is not None and not self._stopped:
                 self._schedule(voice, notes)
 
@@ -413,17 +341,9 @@ class Engine(CommandApplier):
             self._fail(voice, error)
             return None
 
-    def _timed_render(self, voice: Voice, beat: float) -> list[NoteEvent]:
-        """`voice.render`, timed for its decoding speed (in the voice's worker thread)."""
-        tokens, start = voice.tokens, time.perf_counter()
-        notes = voice.render(beat)
-        if tokens is not None and voice.tokens is not None and voice.tokens > tokens:
-            self._decoding[voice.name].append((voice.tokens - tokens, time.perf_counter() - start))
-        return notes
-
     def _render_guarded(self, voice: Voice, beat: float) -> list[NoteEvent]:
         try:
-            return self._timed_render(voice, beat)
+            return self.decoding.render(voice, beat)
         except Exception as error:  # a failing voice is stopped; the show goes on
             self._fail(voice, error)
             return []
@@ -446,16 +366,15 @@ class Engine(CommandApplier):
         notes = self.performer.shape(voice.name, notes, self)  # call and response: the piano's rests
         settled = self.revisions.settle(voice, notes)
         if settled.void_from is not None:
-            self._rearm_marks(voice.name, settled.void_from)
+            self.latency.rearm(voice.name, settled.void_from)
         now = self.show_time()
         self.scheduler.schedule(voice.name, voice.channel, settled.released, now)
-        self._match_marks(voice.name, self.scheduler.schedule(voice.name, voice.channel, settled.fresh, now))
+        self.latency.match(voice.name, self.scheduler.schedule(voice.name, voice.channel, settled.fresh, now))
 
     def _finish(self, end: float) -> ShowReport:
-        self._settle_marks(end)
+        self.latency.settle(end)
         self.playing, self.ended = False, True
-        for item in self.inbox.close():
-            self.results.publish(item.ticket, Rejected(item.command, SHOW_ENDED))
+        self.applier.close()
         self.queue.clear()
         self.router.release(end, self.clock.beat_at(end))
         self.router.close()

@@ -12,7 +12,8 @@ other output unless `echo = true`. What else it does depends on the mode (`SetPe
 | `duet`          | enter the piano's context at their positions in the bar as they are played (`encore.models.piano.duet`), and the piano's lookahead past the commit horizon is rendered again, so it answers them |
 | `drums-follow`  | are the drums' `NoteTap`: the drum voice follows them (mode `follow-piano`, locked to the played onsets) instead of the piano |
 
-Everything here runs in the engine's thread (`Engine._apply`, between two renders).
+Everything here runs in the engine's thread, between two renders; the performer reads and changes the
+show through `ShowControl` (`encore.engine.control`), as commands do.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from encore.engine.control import CommandError
 from encore.engine.voices.note_tap import NoteTap
 from encore.models.notes import NoteEvent
 
 if TYPE_CHECKING:
-    from encore.engine.control import Command
-    from encore.engine.engine import Engine
+    from encore.engine.control import ShowControl
     from encore.engine.voices.base import Voice
     from encore.engine.voices.drums import DrumPart, DrumVoice
     from encore.engine.voices.piano import PianoVoice
@@ -76,8 +77,6 @@ def check_mode(mode: str, voices: Mapping[str, Voice]) -> None:
     Raises:
         CommandError: the mode is unknown, or the voice it needs is missing.
     """
-    from encore.engine.control import CommandError
-
     if mode not in MODES:
         raise CommandError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
     if mode in ("call-response", "duet") and _piano(voices) is None:
@@ -114,106 +113,102 @@ class Performer:
         """Call and response: whether a call is being played (the piano rests)."""
         return bool(self._call or self._held) and self.mode == "call-response"
 
-    def start(self, engine: Engine) -> None:
+    def start(self, show: ShowControl) -> None:
         """Enter the settings' mode (before the show plays)."""
         if self.settings.mode != "off":
-            self.set_mode(engine, self.settings.mode)
+            self.set_mode(show, self.settings.mode)
 
-    def apply(self, engine: Engine, command: Command) -> None:
-        """Apply `SetPerformer`, `PerformerNote` or `Respond`.
+    def note(self, show: ShowControl, pitch: int, velocity: int, beat: float) -> None:
+        """A key going down (`velocity` > 0) or up at show `beat` (`PerformerNote`)."""
+        if velocity > 0:
+            self._note_on(show, pitch, velocity, max(beat, 0.0))
+        else:
+            self._note_off(show, pitch, max(beat, 0.0))
+
+    def respond(self, show: ShowControl) -> None:
+        """Call and response: answer the call now (`Respond`).
 
         Raises:
-            ValueError: why it cannot be applied now (the ticket is rejected with it).
+            ValueError: not in call and response, or nothing played (the ticket is rejected with it).
         """
-        from encore.engine.control import PerformerNote, Respond, SetPerformer
+        if self.mode != "call-response":
+            raise ValueError(f"respond: the performer mode is {self.mode}, not call-response")
+        if not self._call and not self._held:
+            raise ValueError("respond: nothing played to respond to")
+        self._respond(show)
 
-        match command:
-            case SetPerformer(mode=mode):
-                self.set_mode(engine, mode)
-            case PerformerNote(pitch=pitch, velocity=velocity, beat=beat):
-                if velocity > 0:
-                    self._note_on(engine, pitch, velocity, max(beat, 0.0))
-                else:
-                    self._note_off(engine, pitch, max(beat, 0.0))
-            case Respond():
-                if self.mode != "call-response":
-                    raise ValueError(f"respond: the performer mode is {self.mode}, not call-response")
-                if not self._call and not self._held:
-                    raise ValueError("respond: nothing played to respond to")
-                self._respond(engine)
-
-    def set_mode(self, engine: Engine, mode: str) -> None:
-        """Leave the mode played in and enter `mode` (checked by `check_mode` already)."""
+    def set_mode(self, show: ShowControl, mode: str) -> None:
+        """Leave the mode played in and enter `mode` (`SetPerformer`; checked by `check_mode` already)."""
         if mode == self.mode:
             return
         if self.mode == "drums-follow":
-            self._unfollow(engine)
+            self._unfollow(show)
         if self.mode == "call-response":
             self._call.clear()
-            self._end_rest(engine.clock.next_beat(engine.commit_beat()))
+            self._end_rest(show.clock.next_beat(show.horizon.commit_beat()))
         self.mode = mode
         if mode == "drums-follow":
-            self._follow(engine)
+            self._follow(show)
 
-    def tick(self, engine: Engine) -> None:
+    def tick(self, show: ShowControl) -> None:
         """Every engine tick: the tap follows the playhead; a call ends after its silence."""
-        now = max(engine.show_time(), 0.0)
-        self.tap.publish([], engine.clock.beat_at(now))
+        now = max(show.show_time(), 0.0)
+        self.tap.publish([], show.clock.beat_at(now))
         silence = self.settings.silence_s
         if (self.mode == "call-response" and self._call and not self._held and silence > 0
                 and self._quiet_since is not None and now - self._quiet_since >= silence):
-            self._respond(engine)
+            self._respond(show)
 
-    def shape(self, voice: str, notes: list[NoteEvent], engine: Engine) -> list[NoteEvent]:
+    def shape(self, voice: str, notes: list[NoteEvent], show: ShowControl) -> list[NoteEvent]:
         """A render's notes without those of the piano's rest (call and response)."""
-        piano = _piano(engine.voices)
+        piano = _piano(show.voices)
         if not self._rests or piano is None or voice != piano.name:
             return notes
-        playhead = engine.playhead()
-        self._rests = [rest for rest in self._rests if rest[1] > playhead - engine.clock.bar_beats]
+        playhead = show.playhead()
+        self._rests = [rest for rest in self._rests if rest[1] > playhead - show.clock.bar_beats]
         return [note for note in notes if not any(start <= note.onset_beats < end for start, end in self._rests)]
 
     # Notes -----------------------------------------------------------------------------------------
 
-    def _note_on(self, engine: Engine, pitch: int, velocity: int, beat: float) -> None:
+    def _note_on(self, show: ShowControl, pitch: int, velocity: int, beat: float) -> None:
         from encore.engine.midi import note_on
 
-        self._note_off(engine, pitch, beat)  # a key struck again while held ends its note first
+        self._note_off(show, pitch, beat)  # a key struck again while held ends its note first
         starts_call = not self._call and not self._held
         note = NoteEvent(beat, pitch, velocity, self._last_duration)
         self._held[pitch] = note
         self._quiet_since = None
-        self._record(engine, beat, note_on(self.settings.channel - 1, pitch, velocity))
+        self._record(show, beat, note_on(self.settings.channel - 1, pitch, velocity))
         self.tap.publish([note], beat)
         if self.mode == "call-response" and starts_call:
-            self._start_rest(engine)
+            self._start_rest(show)
         elif self.mode == "duet":
-            self._hear(engine, note)
+            self._hear(show, note)
 
-    def _note_off(self, engine: Engine, pitch: int, beat: float) -> None:
+    def _note_off(self, show: ShowControl, pitch: int, beat: float) -> None:
         from encore.engine.midi import note_off
 
         note = self._held.pop(pitch, None)
         if note is None:
             return
-        self._record(engine, beat, note_off(self.settings.channel - 1, pitch))
+        self._record(show, beat, note_off(self.settings.channel - 1, pitch))
         duration = max(beat - note.onset_beats, 1.0 / 32.0)
         self._last_duration = min(duration, LONGEST_DURATION_BEATS)
         if self.mode == "call-response":
             self._call.append(NoteEvent(note.onset_beats, pitch, note.velocity, duration))
         if not self._held:
-            self._quiet_since = max(engine.show_time(), 0.0)
+            self._quiet_since = max(show.show_time(), 0.0)
 
-    def _record(self, engine: Engine, beat: float, message: tuple[int, ...]) -> None:
+    def _record(self, show: ShowControl, beat: float, message: tuple[int, ...]) -> None:
         """The performer's track: to the recordings and the note log, or with `echo` to every output."""
         from encore.engine.midi import MidiEvent
         from encore.engine.sinks.recorder import RecorderSink
 
-        event = MidiEvent(engine.clock.time_at(beat), beat, message, PERFORMER_TRACK)
+        event = MidiEvent(show.clock.time_at(beat), beat, message, PERFORMER_TRACK)
         if self.settings.echo:
-            engine.queue.push(event)  # the sender sends it now, through the router like any note
+            show.queue.push(event)  # the sender sends it now, through the router like any note
             return
-        for sink in [sink for sink in list(engine.router.sinks) if isinstance(sink, RecorderSink)] + [engine.note_log]:
+        for sink in [sink for sink in list(show.router.sinks) if isinstance(sink, RecorderSink)] + [show.note_log]:
             try:
                 sink.send(event)
             except Exception as error:  # noqa: BLE001 - a failing recording must not lose the performer
@@ -221,83 +216,83 @@ class Performer:
 
     # Duet --------------------------------------------------------------------------------------------
 
-    def _hear(self, engine: Engine, note: NoteEvent) -> None:
+    def _hear(self, show: ShowControl, note: NoteEvent) -> None:
         """The piano takes the note into its context and renders again from the commit horizon."""
         import time
 
-        piano = _piano(engine.voices)
-        if piano is None or piano.name not in engine.live:
+        piano = _piano(show.voices)
+        if piano is None or piano.name not in show.live:
             return
         piano.hear(note)
-        beat = engine.commit_beat()
-        if engine.revises(piano):
-            engine.revise_voice(piano, beat)
+        beat = show.horizon.commit_beat()
+        if show.horizon.revises(piano):
+            show.horizon.revise(piano, beat)
         self.heard.append((beat, time.perf_counter()))
 
     # Call and response -------------------------------------------------------------------------------
 
-    def _start_rest(self, engine: Engine) -> None:
+    def _start_rest(self, show: ShowControl) -> None:
         """The piano rests from the commit horizon: its notes from there are rendered again and dropped."""
-        piano = _piano(engine.voices)
-        beat = engine.commit_beat()
+        piano = _piano(show.voices)
+        beat = show.horizon.commit_beat()
         self._rests.append((beat, math.inf))
-        if piano is not None and engine.revises(piano):
-            engine.revise_voice(piano, beat)
+        if piano is not None and show.horizon.revises(piano):
+            show.horizon.revise(piano, beat)
 
     def _end_rest(self, beat: float) -> None:
         """The open rest ends at `beat`."""
         if self._rests and math.isinf(self._rests[-1][1]):
             self._rests[-1] = (self._rests[-1][0], max(beat, self._rests[-1][0]))
 
-    def _respond(self, engine: Engine) -> None:
+    def _respond(self, show: ShowControl) -> None:
         """Re-prime the piano with the call, barred so that the next beat after the commit horizon is a
         bar line of it: the piano continues the phrase from that beat, in the show's metre."""
         from encore.engine.voices.base import Seed
 
-        piano = _piano(engine.voices)
-        now_beat = engine.clock.beat_at(max(engine.show_time(), 0.0))
+        piano = _piano(show.voices)
+        now_beat = show.clock.beat_at(max(show.show_time(), 0.0))
         call = self._call + [NoteEvent(n.onset_beats, n.pitch, n.velocity, max(now_beat - n.onset_beats, 1.0 / 32.0))
                              for n in self._held.values()]
         self._call.clear()
-        at = engine.clock.next_beat(engine.commit_beat())
+        at = show.clock.next_beat(show.horizon.commit_beat())
         self._end_rest(at)
         if piano is None or not call:
             return
-        bar = engine.clock.bar_beats
+        bar = show.clock.bar_beats
         first = min(note.onset_beats for note in call)
         origin = at - math.ceil((at - first) / bar - 1e-9) * bar
         seed: Seed = tuple(NoteEvent(n.onset_beats - origin, n.pitch, n.velocity, n.duration_beats)
                            for n in sorted(call, key=lambda n: (n.onset_beats, n.pitch)))
-        if engine.revises(piano):
-            engine.revise_voice(piano, at, seed)
+        if show.horizon.revises(piano):
+            show.horizon.revise(piano, at, seed)
         else:
             piano.reprime(seed, at)
 
     # Drums follow --------------------------------------------------------------------------------------
 
-    def _follow(self, engine: Engine) -> None:
-        drums = _drums(engine.voices)
+    def _follow(self, show: ShowControl) -> None:
+        drums = _drums(show.voices)
         if drums is None:
             return
         self._drums_before = (drums.follow, drums.part)
         drums.follow = self.tap
         drums.set_part(mode="follow-piano")
-        self._revise_drums(engine, drums)
+        self._revise_drums(show, drums)
 
-    def _unfollow(self, engine: Engine) -> None:
-        drums = _drums(engine.voices)
+    def _unfollow(self, show: ShowControl) -> None:
+        drums = _drums(show.voices)
         if drums is None or self._drums_before is None:
             return
         follow, part = self._drums_before
         self._drums_before = None
         drums.follow = follow
         drums.set_part(part.mode, part.groove, part.pattern)
-        self._revise_drums(engine, drums)
+        self._revise_drums(show, drums)
 
     @staticmethod
-    def _revise_drums(engine: Engine, drums: DrumVoice) -> None:
-        if engine.playing and engine.revises(drums):
-            engine.revise_voice(drums, engine.commit_beat())
+    def _revise_drums(show: ShowControl, drums: DrumVoice) -> None:
+        if show.playing and show.horizon.revises(drums):
+            show.horizon.revise(drums, show.horizon.commit_beat())
 
 
 def _piano(voices: Mapping[str, Voice]) -> PianoVoice | None:

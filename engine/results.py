@@ -27,7 +27,7 @@ SHOW_ENDED = "the show has ended"
 
 @dataclass(frozen=True)
 class Applied:
-    """The engine applied `command` (when it sounds: see the table in `encore.engine.control`)."""
+    """The engine applied `command` (when it sounds: its module in `encore.engine.commands` says)."""
 
     command: Command
 

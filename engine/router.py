@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from encore.engine.midi import CC_ALL_NOTES_OFF, CC_SUSTAIN, MidiEvent, control_change, note_off
-from encore.engine.sinks.base import Sink
+from encore.engine.sinks.base import Sink, SinkStatus
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,14 @@ class Router:
             for channel in sorted(wanted & used.keys()):
                 self._fan_out(MidiEvent(time, beat, control_change(channel, CC_SUSTAIN, 0), used[channel]))
                 self._fan_out(MidiEvent(time, beat, control_change(channel, CC_ALL_NOTES_OFF, 0), used[channel]))
+
+    def status(self, sinks: Sequence[Sink]) -> tuple[SinkStatus, ...]:
+        """The status of each of `sinks`; one the router dropped says so, with its last error."""
+        present = set(map(id, self.sinks))
+        dropped = {failure.sink: failure.error for failure in list(self.failures) if not failure.reopened}
+        return tuple(SinkStatus(sink.name, sink.kind, "dropped", dropped[sink.name])
+                     if sink.name in dropped and id(sink) not in present else sink.status()
+                     for sink in sinks)
 
     def close(self) -> None:
         """Close every sink; a sink failing to close is reported, the others still close."""

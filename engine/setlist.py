@@ -39,8 +39,7 @@ from typing import Any
 
 import mido
 
-from encore.engine.clock import bar_beats, beats_to_seconds, parse_time_signature
-from encore.engine.control import MAX_BPM, MIN_BPM
+from encore.engine.clock import MAX_BPM, MIN_BPM, bar_beats, beats_to_seconds, parse_time_signature
 from encore.engine.performer import MODES as PERFORMER_MODES
 from encore.engine.performer import PerformerSettings
 from encore.engine.setlist_reader import SetlistError, SetlistReader, shown

@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Command, Reseed, SetGroove, SetPerformer
+from encore.engine.commands.groove import SetGroove
+from encore.engine.commands.performing import SetPerformer
+from encore.engine.commands.reseed import Reseed
+from encore.engine.control import Command
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.performer import Performer
 from encore.engine.report import ShowReport

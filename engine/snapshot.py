@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from encore.engine.note_log import Note
+from encore.engine.clock import MusicalClock
+from encore.engine.note_log import Note, NoteLog
 from encore.engine.report import percentile
+from encore.engine.router import Router
+from encore.engine.scheduler import Scheduler
+from encore.engine.sender import Sender
 from encore.engine.sinks.base import SinkStatus
+from encore.engine.voices.base import Voice
 from encore.engine.voices.drums import DrumVoice
+from encore.engine.voices.soft_key import OFF, takes_key
 from encore.models.sampling_config import SamplingConfig
-
-if TYPE_CHECKING:
-    from encore.engine.engine import Engine
 
 RECENT_BARS = 8
 """How many bars of notes sent each voice snapshot carries."""
@@ -57,6 +60,7 @@ class VoiceSnapshot:
         tokens_per_s: Decoding speed over its recent renders (None if it decodes no tokens).
         recent_notes: Notes sent in the last `RECENT_BARS` bars, `(onset_beats, pitch, velocity,
             duration_beats)` by onset; a note still sounding lasts to the playhead.
+        key: The key a piano voice leans to (`SetKey`: `D minor`, or `off`); None for other voices.
     """
 
     name: str
@@ -73,6 +77,7 @@ class VoiceSnapshot:
     rendered_beats: float
     tokens_per_s: float | None
     recent_notes: tuple[Note, ...]
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,62 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def take_snapshot(engine: Engine) -> ShowSnapshot:
+class SnapshotSource(Protocol):
+    """What a snapshot reads of a show (the engine implements it)."""
+
+    @property
+    def clock(self) -> MusicalClock:
+        """The tempo map and time signature."""
+
+    @property
+    def playing(self) -> bool:
+        """Between the preroll and the end of the show."""
+
+    @property
+    def ended(self) -> bool:
+        """The show is over."""
+
+    @property
+    def voices(self) -> Mapping[str, Voice]:
+        """Every voice, in show order."""
+
+    @property
+    def live(self) -> Mapping[str, Voice]:
+        """The voices still playing."""
+
+    @property
+    def router(self) -> Router:
+        """Mute and solo."""
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """Underrun counts."""
+
+    @property
+    def sender(self) -> Sender:
+        """Notes sent and their lateness."""
+
+    @property
+    def note_log(self) -> NoteLog:
+        """The notes sent, per voice."""
+
+    def show_time(self) -> float:
+        """Seconds since the show's origin."""
+
+    def lookahead_beats(self) -> float:
+        """How far ahead of the playhead the voices are kept."""
+
+    def songs_at(self, beat: float) -> tuple[SongSnapshot | None, SongSnapshot | None]:
+        """The song sounding at `beat` and the next one."""
+
+    def output_status(self) -> tuple[SinkStatus, ...]:
+        """Every output's status."""
+
+    def decode_speed(self, name: str) -> float | None:
+        """A voice's tokens per second over its recent renders."""
+
+
+def take_snapshot(engine: SnapshotSource) -> ShowSnapshot:
     """The engine's live state; any thread (see the module docstring)."""
     clock = engine.clock
     show_time = max(engine.show_time(), 0.0) if engine.playing or engine.ended else 0.0
@@ -189,7 +249,7 @@ def take_snapshot(engine: Engine) -> ShowSnapshot:
     )
 
 
-def _voice(engine: Engine, voice: Any, since: float, playhead: float,
+def _voice(engine: SnapshotSource, voice: Voice, since: float, playhead: float,
            muted: Sequence[str], soloed: Sequence[str]) -> VoiceSnapshot:
     name = voice.name
     drums = voice if isinstance(voice, DrumVoice) else None
@@ -210,4 +270,5 @@ def _voice(engine: Engine, voice: Any, since: float, playhead: float,
         rendered_beats=voice.position_beats,
         tokens_per_s=engine.decode_speed(name),
         recent_notes=engine.note_log.recent(name, since, playhead),
+        key=(voice.key or OFF) if takes_key(voice) else None,
     )

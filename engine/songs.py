@@ -19,7 +19,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
-from encore.engine.control import Command, CommandError, SetSampling, SetTempo
+from encore.engine.commands.sampling import SetSampling
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.control import Command, CommandError
 from encore.engine.snapshot import SongSnapshot
 from encore.models.notes import NoteEvent
 from encore.models.sampling_config import SamplingConfig
@@ -127,6 +129,10 @@ class SongSchedule:
         due = [(beat, cue) for beat, cue in self._steps if beat <= horizon]
         self._steps = [(beat, cue) for beat, cue in self._steps if beat > horizon]
         return due
+
+    def commands_due(self, horizon: float) -> list[tuple[float, Command]]:
+        """`due`'s commands one by one, each with its beat."""
+        return [(beat, command) for beat, cue in self.due(horizon) for command in cue.commands]
 
     def next_target(self, bar_line: float, step: int = 1) -> int:
         """The song `Next` (step 1) or `Previous` (step -1) jumps to at `bar_line`, from the song sounding there.

@@ -12,42 +12,28 @@
     {"command": "performer", "mode": "duet"}                     # off, call-response, duet, drums-follow
     {"command": "note", "pitch": 60, "velocity": 90, "beat": 12.5}   # a performer's key; velocity 0 releases it
     {"command": "respond"}                                       # call and response: the piano answers now
+    {"command": "key", "key": "D minor", "strength": -2.0}       # the piano leans to a key; "off" lets go
 
-An MQTT topic names the command (`encore/<stage>/control/tempo`), so `from_payload("tempo", {...})`
-takes the fields alone. Every problem (not JSON, too big, not an object, an unknown command or field,
-a wrong type, a value out of range) raises `CommandError` with a one-line message; ranges are checked
-by `encore.engine.control.check_values`, the same validation the engine applies.
+Nothing here names a command: each declares its wire name and its fields' JSON kinds
+(`encore.engine.control`), and `command_types()` finds them all. An MQTT topic names the command
+(`encore/<stage>/control/tempo`), so `from_payload("tempo", {...})` takes the fields alone. Every
+problem (not JSON, too big, not an object, an unknown command or field, a wrong type, a value out of
+range) raises `CommandError` with a one-line message; ranges are checked by the command's own
+`check_values`, the same validation the engine applies.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from encore.engine.control import (
-    Command,
-    CommandError,
-    Mute,
-    Next,
-    Panic,
-    PerformerNote,
-    Previous,
-    Record,
-    Reseed,
-    Respond,
-    SetGroove,
-    SetPerformer,
-    SetSampling,
-    SetTempo,
-    Solo,
-    Stop,
-    check_values,
-)
+from encore.engine.control import Command, CommandError, command_types
 from encore.models.notes import NoteEvent
-from encore.models.sampling_config import SAMPLING_FIELDS
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 """A JSON payload longer than this is refused before it is parsed."""
@@ -57,37 +43,28 @@ MAX_TEXT = 1024
 SEEDS_FOLDER = "seeds"
 MIDI_SUFFIXES = (".mid", ".midi")
 
-NAMES: dict[type, str] = {
-    SetTempo: "tempo", SetSampling: "sampling", Mute: "mute", Solo: "solo", Reseed: "reseed",
-    SetGroove: "groove", Next: "next", Previous: "previous", Record: "record", Panic: "panic", Stop: "stop",
-    SetPerformer: "performer", PerformerNote: "note", Respond: "respond",
-}
-TYPES: dict[str, type] = {name: cls for cls, name in NAMES.items()}
 
-# Per command: field -> (kind, required). Kinds: number, int, bool, name, seed, pattern.
-FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
-    "tempo": {"bpm": ("number", True)},
-    "sampling": {"voice": ("name", False), **{name: ("int" if name == "repetition_window" else "number", False)
-                                              for name in SAMPLING_FIELDS}},
-    "mute": {"voice": ("name", True), "muted": ("bool", False)},
-    "solo": {"voice": ("name", True), "soloed": ("bool", False)},
-    "reseed": {"voice": ("name", False), "seed": ("seed", True)},
-    "groove": {"voice": ("name", False), "mode": ("name", False), "groove": ("name", False),
-               "pattern": ("pattern", False)},
-    "next": {}, "previous": {}, "record": {"on": ("bool", False)}, "panic": {}, "stop": {},
-    "performer": {"mode": ("name", True)},
-    "note": {"pitch": ("int", True), "velocity": ("int", True), "beat": ("number", True)},
-    "respond": {},
-}
+def command_names() -> list[str]:
+    """Every command's wire name, alphabetically."""
+    return list(command_types())
+
+
+@functools.cache
+def wire_fields(command_type: type[Command]) -> dict[str, tuple[str, bool]]:
+    """A command's fields on the wire: name -> (JSON kind, required); `voice` first (which voice, then
+    what), the others in the order the class declares them."""
+    fields = {field.name: (field.metadata["wire"], field.default is dataclasses.MISSING)
+              for field in dataclasses.fields(command_type)}
+    return {name: fields[name] for name in sorted(fields, key=lambda name: name != "voice")}
 
 
 def to_dict(command: Command) -> dict[str, Any]:
     """A JSON-safe dict of `command`: `{"command": name, field: value, ...}`, fields left as None omitted."""
-    name = NAMES.get(type(command))
+    name = command.wire_name if isinstance(command, Command) else None
     if name is None:
         raise CommandError(f"not a command: {type(command).__name__}")
     data: dict[str, Any] = {"command": name}
-    for field in FIELDS[name]:
+    for field in wire_fields(type(command)):
         value = getattr(command, field)
         if value is None:
             continue
@@ -119,7 +96,7 @@ def from_dict(data: object, seeds: Path | None = None) -> Command:
         raise CommandError(f"a command must be a JSON object, got {_kind(data)}")
     name = data.get("command")
     if not isinstance(name, str):
-        raise CommandError(f"command: missing or not a name (commands: {', '.join(TYPES)})")
+        raise CommandError(f"command: missing or not a name (commands: {', '.join(command_names())})")
     return from_payload(name, {key: value for key, value in data.items() if key != "command"}, seeds)
 
 
@@ -129,13 +106,14 @@ def from_payload(name: object, payload: object, seeds: Path | None = None) -> Co
     Raises:
         CommandError: what is wrong, in one line.
     """
-    if not isinstance(name, str) or name not in TYPES:
-        raise CommandError(f"unknown command {_short(name)} (commands: {', '.join(TYPES)})")
+    types = command_types()
+    if not isinstance(name, str) or name not in types:
+        raise CommandError(f"unknown command {_short(name)} (commands: {', '.join(types)})")
     if payload is None:
         payload = {}
     if not isinstance(payload, Mapping):
         raise CommandError(f"{name}: the fields must be a JSON object, got {_kind(payload)}")
-    fields = FIELDS[name]
+    fields = wire_fields(types[name])
     for key in payload:
         if key not in fields:
             known = ", ".join(fields) or "none"
@@ -145,9 +123,9 @@ def from_payload(name: object, payload: object, seeds: Path | None = None) -> Co
             raise CommandError(f"{name}: missing field {key!r}")
     values = {key: _field(f"{name}.{key}", kind, payload[key], seeds)
               for key, (kind, _) in fields.items() if key in payload and payload[key] is not None}
-    command = TYPES[name](**values)
+    command = types[name](**values)
     try:
-        check_values(command)
+        command.check_values()
     except CommandError as error:
         raise CommandError(f"{name}.{error}") from None
     return command

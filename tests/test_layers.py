@@ -1,8 +1,9 @@
 """The layers are a checked contract (`.importlinter`, run by `make lint`): `encore.stage` over
-`encore.training` over `encore.engine` over `encore.models`, a layer importing only those below it.
+`encore.training` over `encore.engine` over `encore.models`, a layer importing only those below it; and
+no module or package of `encore.engine` imports one that imports it back.
 
-The contract holds on the real tree, and the same contract breaks when a copy of the tree gains imports
-the wrong way (at the top of a module, inside a function, under `TYPE_CHECKING`)."""
+The contracts hold on the real tree, and each breaks when a copy of the tree gains imports the wrong way
+(at the top of a module, inside a function, under `TYPE_CHECKING`)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def test_the_layers_contract_is_kept() -> None:
     assert LINT_IMPORTS.exists(), f"{LINT_IMPORTS} is missing: install the test extra (import-linter)"
     code, output = _lint_imports(REPO)
     assert code == 0, output
-    assert "Contracts: 1 kept, 0 broken." in output, output
+    assert "Contracts: 2 kept, 0 broken." in output, output
     # The namespace package was resolved: every source file of the four layers was read.
     assert _analysed_files(output) == _source_count(REPO), output
 
@@ -66,8 +67,8 @@ BREACHES = {
 }
 
 
-def test_an_import_against_the_layers_breaks_the_contract(tmp_path: Path) -> None:
-    # A copy of the four layers (Python files only) under a namespace folder `encore`, with the real contract.
+def _copy_tree(tmp_path: Path) -> Path:
+    """A copy of the four layers (Python files only) under a namespace folder `encore`, with the real contracts."""
     package = tmp_path / "encore"
     for layer in LAYERS:
         shutil.copytree(REPO / layer, package / layer,
@@ -77,14 +78,38 @@ def test_an_import_against_the_layers_breaks_the_contract(tmp_path: Path) -> Non
                             or name == "__pycache__"
                         ])
     shutil.copy(REPO / ".importlinter", tmp_path / ".importlinter")
+    return package
+
+
+def test_an_import_against_the_layers_breaks_the_contract(tmp_path: Path) -> None:
+    package = _copy_tree(tmp_path)
     for path, (source, _) in BREACHES.items():
         (package / path).write_text(source)
 
     code, output = _lint_imports(tmp_path, pythonpath=tmp_path)
 
     assert code != 0, output
-    assert "Contracts: 0 kept, 1 broken." in output, output
+    assert "Contracts: 1 kept, 1 broken." in output, output  # the engine's acyclic contract still holds
     # The copy, not the installed tree, was checked: it has the added modules, and each is named.
     assert _analysed_files(output) == _source_count(package), output
     for _, expected in BREACHES.values():
         assert expected in output, output
+
+
+def test_an_import_cycle_in_the_engine_breaks_its_contract(tmp_path: Path) -> None:
+    # The performer importing a command module back (commands.performing imports the performer), and
+    # two new modules importing each other, one of them only inside a function.
+    package = _copy_tree(tmp_path)
+    performer = package / "engine" / "performer.py"
+    performer.write_text(performer.read_text() + "\n\ndef _later():\n    from encore.engine.commands import performing\n\n"
+                         "    return performing\n")
+    (package / "engine" / "loop_a.py").write_text("import encore.engine.loop_b\n")
+    (package / "engine" / "loop_b.py").write_text("def later():\n    import encore.engine.loop_a\n")
+
+    code, output = _lint_imports(tmp_path, pythonpath=tmp_path)
+
+    assert code != 0, output
+    assert "Contracts: 1 kept, 1 broken." in output, output  # the layers still hold
+    assert "No cycles are allowed in encore.engine." in output, output
+    assert ".performer -> .commands" in output or ".commands -> .performer" in output, output
+    assert ".loop_a -> .loop_b" in output or ".loop_b -> .loop_a" in output, output

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from encore.engine.clock import TempoSegment
-from encore.engine.control import MAX_BPM, MIN_BPM, SetTempo
+from encore.engine.clock import MAX_BPM, MIN_BPM, TempoSegment
+from encore.engine.commands.tempo import SetTempo
 
 if TYPE_CHECKING:
     from encore.engine.engine import Engine

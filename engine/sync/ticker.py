@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from encore.engine.control import Panic
+from encore.engine.commands.transport import Panic
 from encore.engine.midi import MidiEvent
 from encore.engine.results import Applied, CommandResult
 from encore.engine.sinks.base import SinkStatus

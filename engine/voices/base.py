@@ -68,9 +68,12 @@ class Voice:
         seed_name: What the voice last primed with, for a surface (None if it takes no seed).
         tokens: Tokens decoded so far (None for voices that decode no tokens); the engine derives the
             decoding speed from it.
+        key: The key the voice leans to (`SetKey`, `encore.engine.voices.soft_key`), for a surface;
+            None: none.
     """
 
     seed_name: str | None = None
+    key: str | None = None
     tokens: int | None = None
     revisable = False
 

@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from encore.engine.wire import TYPES
+from encore.engine.wire import command_names
 from encore.stage.mqtt.options import add_mqtt_arguments
 
 DEFAULT_WAIT_S = 5.0
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `encore send` to the `encore` parser."""
     send = subparsers.add_parser("send", help="send one command to a show over MQTT",
                                  description="Publish one command to encore/STAGE/control/COMMAND.")
-    send.add_argument("command", metavar="COMMAND", help=f"one of: {', '.join(TYPES)}")
+    send.add_argument("command", metavar="COMMAND", help=f"one of: {', '.join(command_names())}")
     send.add_argument("payload", metavar="JSON", nargs="?", default="",
                       help="the command's fields as a JSON object, e.g. '{\"bpm\": 100}'; '-' reads stdin")
     send.add_argument("--wait", metavar="SECONDS", type=float, nargs="?", const=DEFAULT_WAIT_S,

@@ -12,6 +12,7 @@ a controller goes through the same validation and `show.submit` as the terminal 
 | `next`, `previous`, `panic`, `stop` | button | same | - | sends it |
 | `reseed` | button | `reseed` | - | re-primes with `seed` (default: the voice's last seed, or the last phrase captured) |
 | `groove`, `groove_mode` | choice | `groove` | picks one of `choices` (the range cut in equal parts) | steps to the next choice |
+| `key` | choice | `key` | picks the key the piano leans to (default: `off` and the 24 keys) | steps to the next choice |
 | `capture` | local | - | - | arms, or ends, phrase capture (`encore.stage.controllers.phrase`) |
 
 A note bound to a range control sets it from its velocity.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from encore.engine.voices.drums import MODES
+from encore.engine.voices.soft_key import KEY_NAMES
 
 if TYPE_CHECKING:
     from encore.engine.snapshot import ShowSnapshot
@@ -89,6 +91,8 @@ CONTROLS: dict[str, ControlSpec] = {spec.name: spec for spec in (
                 help="the drums' groove (a library groove or style)"),
     ControlSpec("groove_mode", "choice", "groove", "mode", voice="drums", takes_voice=True, choices=MODES,
                 help="the drums' mode: library, pattern or follow-piano"),
+    ControlSpec("key", "choice", "key", "key", voice="piano", takes_voice=True, choices=KEY_NAMES,
+                help="the key the piano leans to (off: none)"),
     ControlSpec("capture", "local", None, help="arm or end phrase capture (the phrase becomes the next seed)"),
 )}
 

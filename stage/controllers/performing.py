@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from encore.engine.control import PerformerNote, Respond
+from encore.engine.commands.performing import PerformerNote, Respond
 from encore.engine.results import CommandResult, Rejected
 from encore.stage.controllers.messages import BUTTON_THRESHOLD, ControllerMessage
 from encore.stage.controllers.performer import ShowPosition

@@ -23,20 +23,18 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 
-from encore.engine.control import (
-    Command,
-    Mute,
-    Next,
-    Panic,
-    Previous,
-    Record,
-    Reseed,
-    SetGroove,
-    SetTempo,
-    Solo,
-)
+from encore.engine.commands.groove import SetGroove
+from encore.engine.commands.jump import Next, Previous
+from encore.engine.commands.key import SetKey
+from encore.engine.commands.mix import Mute, Solo
+from encore.engine.commands.record import Record
+from encore.engine.commands.reseed import Reseed
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.commands.transport import Panic
+from encore.engine.control import Command
 from encore.engine.results import CommandResult
 from encore.engine.snapshot import ShowSnapshot, VoiceSnapshot
+from encore.engine.voices.soft_key import KEY_NAMES
 from encore.stage.ui.config import UiConfig
 from encore.stage.ui.intents import describe, last_bars_phrase, sampling_step, summary, tempo_step
 from encore.stage.ui.panels import Health, KeyMap, Line, Outputs, Transport, Voices, song_line
@@ -102,6 +100,7 @@ class StageApp(App[None]):
         Binding("escape", "panic", "PANIC", priority=True),
         Binding("t", "sampling('temperature', -1)", "temp-"), Binding("T", "sampling('temperature', 1)", "temp+"),
         Binding("p", "sampling('top_p', -1)", "top-p-"), Binding("P", "sampling('top_p', 1)", "top-p+"),
+        Binding("k", "choose_key", "key"),
         Binding("minus", "tempo(-1)", "tempo-"), Binding("plus,equals_sign", "tempo(1)", "tempo+"),
         Binding("space", "tap", "tap"),
         *(Binding(str(n), f"select({n - 1})", f"voice {n}", show=False) for n in range(1, 10)),
@@ -294,6 +293,15 @@ class StageApp(App[None]):
                       else SetGroove(mode="library", groove=value, voice=drums.name))
 
         self.push_screen(ChoiceScreen(f"groove for {drums.name} (now {drums.groove}, {drums.mode})", choices), chosen)
+
+    def action_choose_key(self) -> None:
+        piano = next((voice for voice in self.snapshot.voices if voice.key is not None), None)  # a piano voice
+        if piano is None:
+            self.set_status("this show has no piano: no key to lean to", "bold #ffaf00")
+            return
+        choices = [(name, name) for name in KEY_NAMES]
+        self.push_screen(ChoiceScreen(f"the key {piano.name} leans to (now {piano.key})", choices),
+                         lambda key: self.send(SetKey(key, voice=piano.name)) if key is not None else None)
 
     def action_learn(self) -> None:
         controller = self.controller

@@ -7,7 +7,9 @@ and MIDI controllers send), and `describe` turns any command result into the sta
 from __future__ import annotations
 
 from encore.engine.clock import bar_beats
-from encore.engine.control import Command, SetSampling, SetTempo
+from encore.engine.commands.sampling import SetSampling
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.control import Command
 from encore.engine.results import CommandResult
 from encore.engine.snapshot import ShowSnapshot, VoiceSnapshot
 from encore.engine.wire import to_dict

@@ -23,8 +23,8 @@ STATE_STYLES = {"open": "bold #00ff5f", "paused": "bold #ffd700", "off": "bold #
                 "closed": "#8a8a8a", "stopped": "bold #ff5f5f"}
 """Colour of each output state; anything else (`reconnecting in 2 s: ...`) is amber."""
 KEY_MAP = (
-    ("t/T", "temp"), ("p/P", "top-p"), ("-/+", "tempo"), ("space", "tap"), ("1-9", "voice"), ("m", "mute"),
-    ("s", "solo"), ("e", "re-seed"), ("o", "seed"), ("g", "groove"), ("n/b", "song"), ("r", "rec"),
+    ("t/T", "temp"), ("p/P", "top-p"), ("k", "key"), ("-/+", "tempo"), ("space", "tap"), ("1-9", "voice"),
+    ("m", "mute"), ("s", "solo"), ("e", "re-seed"), ("o", "seed"), ("g", "groove"), ("n/b", "song"), ("r", "rec"),
     ("l", "learn"), ("q", "quit"), ("Esc", "PANIC"),
 )
 """The key map on screen, in the order the keys are listed (app.py binds them)."""
@@ -89,6 +89,8 @@ def key_map_lines(width: int) -> list[list[tuple[str, str]]]:
 def _source(voice: VoiceSnapshot) -> str:
     if voice.groove is not None:
         return f"{voice.groove} ({voice.mode})"
+    if voice.key not in (None, "off"):
+        return f"{voice.key}: {voice.seed or '-'}"
     return voice.seed or "-"
 
 

@@ -11,19 +11,14 @@ import pytest
 from engine_helpers import eighths
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import (
-    Command,
-    CommandError,
-    Mute,
-    Next,
-    Panic,
-    Reseed,
-    SetGroove,
-    SetSampling,
-    SetTempo,
-    Solo,
-    Stop,
-)
+from encore.engine.commands.groove import SetGroove
+from encore.engine.commands.jump import Next
+from encore.engine.commands.mix import Mute, Solo
+from encore.engine.commands.reseed import Reseed
+from encore.engine.commands.sampling import SetSampling
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.commands.transport import Panic, Stop
+from encore.engine.control import Command, CommandError
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.results import SHOW_ENDED, Applied, CommandResult, CommandTicket, Rejected
 from encore.engine.sinks.base import MemorySink
@@ -74,7 +69,7 @@ def test_a_bad_command_is_rejected_at_once_with_the_reason_the_engine_gives_when
     assert str(raised.value) == reason
     # The same command slipped past the check (queued directly) is refused when applied, for the same reason.
     late = CommandTicket(command)
-    engine.inbox.submit(command, late)
+    engine.applier.inbox.submit(command, late)
     engine.run_offline(0.05)
     assert late.result(0) == Rejected(command, reason)
 

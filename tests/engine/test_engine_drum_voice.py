@@ -11,7 +11,7 @@ import pytest
 from engine_helpers import assert_channels_reset, assert_no_hanging_notes, note_ons
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import SetGroove
+from encore.engine.commands.groove import SetGroove
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.midi import MidiEvent
 from encore.engine.sinks.base import MemorySink

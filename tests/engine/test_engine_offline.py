@@ -15,7 +15,12 @@ from engine_helpers import (
 )
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Command, Mute, Panic, Reseed, SetSampling, SetTempo, Solo, Stop
+from encore.engine.commands.mix import Mute, Solo
+from encore.engine.commands.reseed import Reseed
+from encore.engine.commands.sampling import SetSampling
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.commands.transport import Panic, Stop
+from encore.engine.control import Command
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.sinks.base import MemorySink
 from encore.engine.voices.base import Voice

@@ -10,7 +10,8 @@ import pytest
 from engine_helpers import assert_no_hanging_notes, note_ons
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Reseed, SetSampling
+from encore.engine.commands.reseed import Reseed
+from encore.engine.commands.sampling import SetSampling
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.sinks.base import MemorySink
 from encore.engine.voices.piano import PianoVoice

@@ -9,7 +9,9 @@ import pytest
 from engine_helpers import eighths, note_ons, script
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Next, Previous, Record, SetTempo
+from encore.engine.commands.jump import Next, Previous
+from encore.engine.commands.record import Record
+from encore.engine.commands.tempo import SetTempo
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.results import Rejected
 from encore.engine.sinks.base import MemorySink

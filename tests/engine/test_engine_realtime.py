@@ -9,7 +9,7 @@ import time
 
 from engine_helpers import assert_channels_reset, assert_no_hanging_notes, eighths, note_ons
 
-from encore.engine.control import Mute
+from encore.engine.commands.mix import Mute
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.report import percentile
 from encore.engine.sinks.base import MemorySink

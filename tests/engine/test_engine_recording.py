@@ -11,7 +11,7 @@ import pytest
 from engine_helpers import eighths, note_ons
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import SetTempo
+from encore.engine.commands.tempo import SetTempo
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.journal import JournalError, read_journal
 from encore.engine.midi import MidiEvent

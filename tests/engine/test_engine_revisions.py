@@ -14,7 +14,13 @@ import pytest
 from engine_helpers import assert_no_hanging_notes, note_ons
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Command, Mute, Panic, Reseed, SetGroove, SetSampling, SetTempo, Solo
+from encore.engine.commands.groove import SetGroove
+from encore.engine.commands.mix import Mute, Solo
+from encore.engine.commands.reseed import Reseed
+from encore.engine.commands.sampling import SetSampling
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.commands.transport import Panic
+from encore.engine.control import Command
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.midi import MidiEvent
 from encore.engine.sinks.base import MemorySink
@@ -132,12 +138,12 @@ def test_a_real_time_change_reaches_back_to_the_first_onset_the_voice_can_render
     voice = CountedVoice("keys", 0, [NoteEvent(0.0, 60, 80, 0.1)], 4.0)
     clock_now = [0.0]
     engine = Engine([voice], [MemorySink()], EngineConfig(bpm=120.0, commit_min_s=commit_min_s), now=lambda: clock_now[0])
-    engine.decode_speed = lambda name: speed  # type: ignore[method-assign]
+    engine.decoding.speed = lambda name: speed  # type: ignore[method-assign]
     notes = [NoteEvent(0.0625, 50, 80, 0.1)] + [NoteEvent(0.125, p, 80, 0.1) for p in (60, 64, 67, 72)]
     engine.scheduler.schedule("keys", 0, [*notes, NoteEvent(0.1875, 62, 80, 0.1), NoteEvent(0.25, 65, 80, 0.1)], 0.0)
-    assert engine.revision_beat(voice) == pytest.approx(expected)
+    assert engine.horizon.revision_beat(voice) == pytest.approx(expected)
     clock_now[0] = 0.1  # later, the horizon moves on and the notes before it are final
-    assert engine.revision_beat(voice) >= engine.clock.beat_at(0.1 + (commit_min_s or 0.1)) - 1e-9
+    assert engine.horizon.revision_beat(voice) >= engine.clock.beat_at(0.1 + (commit_min_s or 0.1)) - 1e-9
 
 
 def test_notes_already_sounding_keep_their_note_offs_and_nothing_sent_is_taken_back() -> None:

@@ -182,7 +182,8 @@ temperature = 0.5
 
 
 def test_a_songs_drums_override_the_shows_and_become_its_song_change(tmp_path: Path) -> None:
-    from encore.engine.control import Reseed, SetGroove
+    from encore.engine.commands.groove import SetGroove
+    from encore.engine.commands.reseed import Reseed
     from encore.engine.show import song_plans
     from encore.engine.songs import Crossfade
 

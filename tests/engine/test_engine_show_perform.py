@@ -11,7 +11,7 @@ import pytest
 from engine_helpers import assert_no_hanging_notes, eighths, note_ons
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import SetTempo
+from encore.engine.commands.tempo import SetTempo
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.setlist import load_setlist
 from encore.engine.show import PlayOptions, Show

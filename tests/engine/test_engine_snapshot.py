@@ -10,7 +10,11 @@ import pytest
 from engine_helpers import FailingSink, eighths, note_ons, script
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Command, Mute, Next, SetSampling, SetTempo, Solo
+from encore.engine.commands.jump import Next
+from encore.engine.commands.mix import Mute, Solo
+from encore.engine.commands.sampling import SetSampling
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.control import Command
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.midi import MidiEvent
 from encore.engine.sinks.base import MemorySink
@@ -167,7 +171,7 @@ def test_health_lookahead_tokens_per_second_underruns_and_json() -> None:
 def test_the_piano_voice_shows_its_seed_and_decoding_speed() -> None:
     from test_engine_piano_voice import SEED, ScriptedStream
 
-    from encore.engine.control import Reseed
+    from encore.engine.commands.reseed import Reseed
     from encore.engine.voices.piano import PianoVoice
 
     piano = PianoVoice(ScriptedStream(SamplingConfig()), SEED)

@@ -9,28 +9,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from encore.engine.control import (
-    COMMAND_TYPES,
-    CommandError,
-    Mute,
-    Next,
-    Panic,
-    Reseed,
-    SetGroove,
-    SetSampling,
-    SetTempo,
-    Solo,
-    Stop,
-)
+from encore.engine.commands.groove import SetGroove
+from encore.engine.commands.jump import Next
+from encore.engine.commands.key import SetKey
+from encore.engine.commands.mix import Mute, Solo
+from encore.engine.commands.reseed import Reseed
+from encore.engine.commands.sampling import SetSampling
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.commands.transport import Panic, Stop
+from encore.engine.control import CommandError, command_types
 from encore.engine.wire import (
-    FIELDS,
     MAX_PAYLOAD_BYTES,
-    NAMES,
     from_dict,
     from_json,
     from_payload,
     to_dict,
     to_json,
+    wire_fields,
 )
 from encore.models.groove.drum_map import DRUM_NAMES
 from encore.models.notes import NoteEvent
@@ -55,6 +50,7 @@ commands = st.one_of(
     st.builds(Reseed, st.lists(notes, min_size=1, max_size=20).map(tuple), voices),
     st.builds(SetGroove, maybe(st.sampled_from(["library", "pattern", "follow-piano"])), maybe(names),
               maybe(st.dictionaries(st.sampled_from(DRUM_NAMES), st.lists(st.integers(0, 31), max_size=8))), voices),
+    st.builds(SetKey, st.sampled_from(["off", "D minor", "F# major", "bb minor", "C major"]), real(-20, 0), voices),
     st.just(Next()), st.just(Panic()), st.just(Stop()),
 )
 
@@ -70,8 +66,13 @@ def test_every_command_round_trips_through_a_dict_and_json(command: object) -> N
     assert from_payload(data["command"], fields) == command  # the MQTT form: the topic names the command
 
 
-def test_every_command_type_has_a_wire_name() -> None:
-    assert set(NAMES) == set(COMMAND_TYPES) and set(FIELDS) == set(NAMES.values())
+def test_every_command_type_has_a_wire_name_and_fields() -> None:
+    types = command_types()
+    assert {"tempo", "sampling", "mute", "solo", "reseed", "groove", "next", "previous", "record", "panic", "stop",
+            "performer", "note", "respond", "key"} <= set(types)
+    for name, command_type in types.items():
+        assert command_type.wire_name == name
+        assert all(kind for kind, _ in wire_fields(command_type).values())
 
 
 json_values = st.recursive(
@@ -79,9 +80,10 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
-field_names = st.sampled_from(sorted({field for fields in FIELDS.values() for field in fields} | {"command", "bmp", ""}))
+field_names = st.sampled_from(sorted({field for command_type in command_types().values()
+                                     for field in wire_fields(command_type)} | {"command", "bmp", ""}))
 junk_commands = st.fixed_dictionaries(
-    {"command": st.sampled_from([*NAMES.values(), "Tempo", "jump", ""]) | json_values},
+    {"command": st.sampled_from([*command_types(), "Tempo", "jump", ""]) | json_values},
     optional={"voice": json_values, "bpm": json_values},
 ).flatmap(lambda base: st.dictionaries(field_names, json_values, max_size=4).map(lambda extra: {**extra, **base}))
 
@@ -93,7 +95,7 @@ def _one_error_or_a_command(call: object) -> None:
         message = str(error)
         assert message and "\n" not in message and len(message) < 400, message
     else:
-        assert type(command) in COMMAND_TYPES
+        assert type(command) in command_types().values()
 
 
 @settings(max_examples=600, deadline=None)
@@ -117,8 +119,10 @@ def test_junk_bytes_and_text_are_one_command_error(raw: bytes | str) -> None:
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ('{"command": "jump"}', "unknown command 'jump' (commands: tempo, sampling, mute, solo, reseed, groove, next, previous, record, panic, stop, "
-         "performer, note, respond)"),
+        ('{"command": "jump"}', "unknown command 'jump' (commands: groove, key, mute, next, note, panic, performer, previous, record, reseed, "
+         "respond, sampling, solo, stop, tempo)"),
+        ('{"command": "key", "key": "H minor"}', 'key.key: must be a tonic and a mode like "D minor" or "F# major", or "off", got \'H minor\''),
+        ('{"command": "key", "key": "D minor", "strength": 2}', "key.strength: must be a number of nats from -20 to 0, got 2.0"),
         ('{"bpm": 100}', "command: missing or not a name"),
         ('{"command": "tempo", "bmp": 100}', "tempo: unknown field 'bmp' (fields: bpm)"),
         ('{"command": "tempo"}', "tempo: missing field 'bpm'"),

@@ -14,7 +14,8 @@ from pathlib import Path
 import mido
 import pytest
 
-from encore.engine.control import CommandError, PerformerNote, Respond, SetPerformer
+from encore.engine.commands.performing import PerformerNote, Respond, SetPerformer
+from encore.engine.control import CommandError
 from encore.engine.engine import Engine
 from encore.engine.performer import PERFORMER_TRACK
 from encore.engine.setlist import SetlistError, load_setlist

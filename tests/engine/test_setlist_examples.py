@@ -8,7 +8,7 @@ from pathlib import Path
 import mido
 import pytest
 
-from encore.engine.control import Next
+from encore.engine.commands.jump import Next
 from encore.engine.setlist import load_setlist
 from encore.engine.show import PlayOptions, Show
 

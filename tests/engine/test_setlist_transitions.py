@@ -12,7 +12,8 @@ import pytest
 from engine_helpers import assert_no_hanging_notes, note_ons
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Next, Reseed
+from encore.engine.commands.jump import Next
+from encore.engine.commands.reseed import Reseed
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.midi import TEMPO_TRACK
 from encore.engine.setlist import load_setlist

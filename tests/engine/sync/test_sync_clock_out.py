@@ -7,7 +7,8 @@ import pytest
 from engine_helpers import eighths
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import Panic, SetTempo
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.commands.transport import Panic
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.midi import MidiEvent
 from encore.engine.sinks.base import MemorySink

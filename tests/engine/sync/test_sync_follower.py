@@ -8,7 +8,7 @@ import pytest
 from engine_helpers import eighths
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import SetTempo
+from encore.engine.commands.tempo import SetTempo
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.sinks.base import MemorySink
 from encore.engine.sync.follower import FollowerConfig, Reading, TempoFollower, corrected_bpm, gap_beats

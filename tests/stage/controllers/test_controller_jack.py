@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from encore.engine.control import Reseed
+from encore.engine.commands.reseed import Reseed
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.report import ControlLatency
 from encore.engine.results import Applied, CommandResult

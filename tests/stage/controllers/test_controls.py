@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from encore.engine.control import Mute
+from encore.engine.commands.mix import Mute
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.sinks.base import MemorySink
 from encore.engine.snapshot import ShowSnapshot

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import CommandError, Mute, SetTempo
+from encore.engine.commands.mix import Mute
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.control import CommandError
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.results import Applied, Rejected
 from encore.engine.sinks.base import MemorySink

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from encore.engine.control import Mute, Next, Panic, Record, Reseed, SetTempo
+from encore.engine.commands.jump import Next
+from encore.engine.commands.mix import Mute
+from encore.engine.commands.record import Record
+from encore.engine.commands.reseed import Reseed
+from encore.engine.commands.tempo import SetTempo
+from encore.engine.commands.transport import Panic
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.results import Applied, Rejected
 from encore.engine.show import Show

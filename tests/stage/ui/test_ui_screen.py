@@ -11,7 +11,7 @@ import pytest
 from ui_helpers import screen_text, until
 
 from encore.engine.clock import VirtualClock
-from encore.engine.control import SetTempo
+from encore.engine.commands.tempo import SetTempo
 from encore.engine.engine import Engine, EngineConfig
 from encore.engine.show import Show
 from encore.engine.sinks.recorder import RecorderSink
