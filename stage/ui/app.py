@@ -300,7 +300,7 @@ class StageApp(App[None]):
             self.set_status("this show has no piano: no key to lean to", "bold #ffaf00")
             return
         choices = [(name, name) for name in KEY_NAMES]
-        self.push_screen(ChoiceScreen(f"the key {piano.name} leans to (now {piano.key})", choices),
+        self.push_screen(ChoiceScreen(f"key for {piano.name}: pitches outside it grow rarer (now {piano.key})", choices),
                          lambda key: self.send(SetKey(key, voice=piano.name)) if key is not None else None)
 
     def action_learn(self) -> None:

@@ -125,3 +125,25 @@ def test_a_mute_command_from_the_wire_is_the_engine_command() -> None:
 
     data = command_for(Binding(Source("note", 39), "mute"), Press(), snapshot_of("piano"))
     assert from_dict(data) == Mute("piano", True)
+
+
+def test_the_key_control_picks_a_key_for_the_piano_and_a_press_steps_on() -> None:
+    from encore.engine.clock import VirtualClock
+    from encore.engine.commands.key import SetKey
+    from encore.engine.voices.piano import PianoVoice
+    from encore.engine.voices.soft_key import KEY_NAMES
+    from encore.engine.wire import from_dict
+    from encore.models.piano.checkpoint import PianoBundle
+    from encore.models.piano.stream import PianoStream
+
+    piano = PianoVoice(PianoStream(PianoBundle.random("tiny"), seed=0), [NoteEvent(0.0, 60, 80, 1.0)])
+    engine = Engine([piano], [MemorySink()], EngineConfig(bpm=120.0), now=VirtualClock())
+    key = Binding(Source("cc", 20), "key")
+    assert command_for(key, Turn(0), engine.snapshot()) == {"command": "key", "voice": "piano", "key": "off"}
+    data = command_for(key, Turn(127), engine.snapshot())
+    assert data == {"command": "key", "voice": "piano", "key": KEY_NAMES[-1]} and from_dict(data) == SetKey("B minor")
+    assert command_for(key, Press(), engine.snapshot())["key"] == "C major"  # from off, the next choice
+    engine.submit(from_dict(command_for(key, Turn(80), engine.snapshot())))
+    engine.run_offline(0.1)
+    assert engine.snapshot().voice("piano").key == "D minor"
+    assert command_for(key, Press(), engine.snapshot())["key"] == "Eb minor"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from encore.engine.clock import VirtualClock
+from encore.engine.commands.key import SetKey
 from encore.engine.commands.mix import Mute
 from encore.engine.commands.tempo import SetTempo
 from encore.engine.control import CommandError
@@ -87,6 +88,10 @@ def test_the_state_is_the_snapshot_without_its_notes_plus_tempo_and_stage() -> N
 def test_control_messages_become_commands_or_one_line_errors(tmp_path: Path) -> None:
     assert command_from_message(TOPICS, "encore/main/control/tempo", b'{"bpm": 100}', False, None) == SetTempo(100.0)
     assert command_from_message(TOPICS, "encore/main/control/mute", b' {"voice": "x"} ', False, None) == Mute("x")
+    assert command_from_message(TOPICS, "encore/main/control/key", b'{"key": "D minor", "strength": -3}', False,
+                                None) == SetKey("D minor", -3.0)
+    with pytest.raises(CommandError, match="^key.key: must be a tonic and a mode like"):
+        command_from_message(TOPICS, "encore/main/control/key", b'{"key": "D minr"}', False, None)
     with pytest.raises(CommandError, match=f"^{RETAINED_REFUSED}$"):
         command_from_message(TOPICS, "encore/main/control/tempo", b'{"bpm": 100}', True, None)
     with pytest.raises(CommandError, match="unknown command 'tempo/now'"):

@@ -184,6 +184,23 @@ def test_groove_picker_sends_a_style_and_a_mode(setlist: Path) -> None:
     play_with_ui(build_show(setlist), scenario)
 
 
+def test_key_picker_leans_the_piano_to_a_key_and_lets_go(setlist: Path) -> None:
+    async def scenario(app: StageApp, pilot: Pilot) -> None:
+        await pilot.press("k")
+        await until(lambda: isinstance(app.screen, ChoiceScreen), "the key list")
+        await until_screen(app, "C major")
+        choices = [key for key, _ in app.screen.choices]
+        await pilot.press(*["down"] * choices.index("D minor"), "enter")
+        await until_status(app, "✓ key voice=piano key=D minor strength=-2")
+        await until(lambda: app.show.snapshot().voice("piano").key == "D minor", "the piano in D minor")
+        await until(lambda: "D minor:" in voice_row(app, "piano"), "the key on the piano's row")
+        await pilot.press("k", "enter")  # the first choice: off
+        await until_status(app, "✓ key voice=piano key=off strength=-2")
+        await until(lambda: "D minor" not in voice_row(app, "piano"), "no key on the piano's row")
+
+    play_with_ui(build_show(setlist), scenario)
+
+
 def test_record_off_and_on_and_panic_even_in_a_modal(setlist: Path, tmp_path: Path) -> None:
     record = tmp_path / "rec.mid"
     results = []
