@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from encore.models.errors import CheckpointError
 from encore.models.piano.phi3 import Phi3, Phi3Config
-from encore.models.piano.tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
+from encore.models.piano.tokenizer import RemiPlusSettings, build_tokenizer, load_tokenizer, save_tokenizer
 from encore.models.shipped import resolve_checkpoint
 
 
@@ -35,9 +35,9 @@ class PianoBundle:
         return self.model.lm_head.weight.device
 
     @classmethod
-    def random(cls, preset: str = "tiny", seed: int = 0) -> PianoBundle:
-        """An untrained model over the REMI+ vocabulary (tests, benchmarks of shape, grammar checks)."""
-        tokenizer = build_tokenizer()
+    def random(cls, preset: str = "tiny", seed: int = 0, settings: RemiPlusSettings | None = None) -> PianoBundle:
+        """An untrained model over a REMI+ vocabulary (tests, benchmarks of shape, grammar checks)."""
+        tokenizer = build_tokenizer(settings)
         torch.manual_seed(seed)
         model = Phi3(Phi3Config.from_name(preset, vocab_size=len(tokenizer))).eval()
         return cls(model, tokenizer)

@@ -15,6 +15,12 @@ sampled since, then lets it sample on:
    on are void (they are sampled again), every earlier one stands, so the model's notes already sent
    stay sent.
 
+With a v2 vocabulary (one that has the `Performer` marker, `encore.models.piano.tokenizer`) the notes are laid
+as training lays them: each performer note spelled `Performer Pitch Velocity Duration`, first at its position
+(right after the Position and its Tempo, before the model's own notes there), and a model note at the same
+position and pitch as a performer note is left out of the context (the performer's sounds; training never
+holds both).
+
 Notes the decoder completes while the tokens are fed again are not returned: the model's own were
 returned before, and the performer's are his to sound. Where the stream cannot reach back to the
 first note (a prime since, or further back than it remembers), nothing is inserted and it rewinds to
@@ -26,12 +32,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from encore.models.notes import NoteEvent
-from encore.models.piano.stream import PianoStream
+from encore.models.piano.stream import PianoStream, StreamMark
 from encore.models.piano.streaming_decoder import Kind, StreamingDecoder, TokenTable
 
 _MOVES = (int(Kind.BAR), int(Kind.POSITION))
 _NOTE_READY = (int(Kind.POSITION), int(Kind.TEMPO), int(Kind.DURATION))
 """After these kinds a Pitch may follow at the same position (after Bar or TimeSig a Position must come)."""
+_POSITION_OPEN = (int(Kind.POSITION), int(Kind.TEMPO))
+"""After these kinds no note stands at the position yet: a v2 performer note goes here."""
 
 
 class NoteSpeller:
@@ -48,6 +56,7 @@ class NoteSpeller:
         self.pitches = {values[i]: i for i, kind in enumerate(kinds) if kind == Kind.PITCH}
         self.velocities = [(values[i], i) for i, kind in enumerate(kinds) if kind == Kind.VELOCITY]
         self.durations = [i for i, kind in enumerate(kinds) if kind == Kind.DURATION]
+        self.marker = next((i for i, kind in enumerate(kinds) if kind == Kind.PERFORMER), None)
 
     def onset_tick(self, decoder: StreamingDecoder, beats: float) -> int:
         """The tick (of `decoder`'s stream) of the position nearest `beats`, under its time signature."""
@@ -64,10 +73,36 @@ class NoteSpeller:
             tokens.append(self.positions[index])
         duration_ticks = self.table.duration_ticks[state.time_signature]
         wanted = note.duration_beats * self.table.ticks_per_quarter
+        if self.marker is not None:
+            tokens.append(self.marker)
         tokens.append(self.pitches[note.pitch])
         tokens.append(min(self.velocities, key=lambda item: abs(item[0] - note.velocity))[1])
         tokens.append(min(self.durations, key=lambda token: abs(duration_ticks[token] - wanted)))
         return tokens
+
+
+def _rewind_for(stream: PianoStream, speller: NoteSpeller, onset_beats: float) -> list[int] | None:
+    """Take the stream back for a note at `onset_beats`; return the tokens to feed again (None: out of reach).
+
+    v1: to the last step at or before the note (it follows the model's own notes there). v2: the note leads
+    its position, so unless that step is right after the Position (or its Tempo) of the note's place on the
+    grid (the grid of the time signature there), or before that place, the stream goes back once more to
+    such a step, if it remembers that far.
+    """
+    replay = stream.rewind_before(onset_beats)
+    if replay is None or speller.marker is None:
+        return replay
+    decoder, kinds = stream.decoders[0], speller.table.kinds
+    grid_beats = decoder.start_beats + speller.onset_tick(decoder, onset_beats) / speller.table.ticks_per_quarter
+
+    def before_its_notes(mark: StreamMark | None = None) -> bool:
+        position, last = (mark.position_beats, mark.last_tokens) if mark else (stream.position_beats, stream.last_tokens)
+        return position < grid_beats - 1e-9 or bool(last) and kinds[last[0]] in _POSITION_OPEN
+
+    if before_its_notes():
+        return replay
+    earlier = stream.rewind_before(grid_beats, where=before_its_notes)
+    return replay if earlier is None else earlier + replay
 
 
 def insert_notes(stream: PianoStream, notes: Sequence[NoteEvent], keep_until: float) -> float | None:
@@ -85,7 +120,7 @@ def insert_notes(stream: PianoStream, notes: Sequence[NoteEvent], keep_until: fl
     table = stream.decoders[0].table
     speller = NoteSpeller(table)
     wanted = sorted((note for note in notes if note.pitch in speller.pitches), key=lambda n: (n.onset_beats, n.pitch))
-    replay = stream.rewind_before(wanted[0].onset_beats) if wanted else None
+    replay = _rewind_for(stream, speller, wanted[0].onset_beats) if wanted else None
     if replay is None:
         return stream.rewind_to(keep_until)
     scratch = StreamingDecoder(table)
@@ -100,15 +135,31 @@ def insert_notes(stream: PianoStream, notes: Sequence[NoteEvent], keep_until: fl
         scratch.feed(token)
         last_kind = table.kinds[token]
 
-    def place_pending(before_tick: float) -> None:
+    def place_pending(before_tick: float) -> set[int]:
+        placed = set()
         while pending and pending[0][0] < before_tick:
             tick, note = pending.pop(0)
             for token in speller.spell(note, max(tick, scratch.state().tick), scratch, last_kind):
                 feed(token)
+            placed.add(note.pitch)
+        return placed
 
+    roles = speller.marker is not None
+    performer_here: set[int] = set()  # v2: performer pitches laid at the current position
+    dropped = 0  # v2: tokens left of a model note that doubles a performer note
     void: float | None = None
     for token in replay:
-        if table.kinds[token] in _MOVES:
+        kind = table.kinds[token]
+        if dropped:
+            dropped -= 1
+            continue
+        if roles and kind in (Kind.PITCH, Kind.PERFORMER) and last_kind in _POSITION_OPEN:
+            performer_here = place_pending(scratch.state().tick + 1)
+        if roles and kind == Kind.PITCH and last_kind != Kind.PERFORMER and table.values[token] in performer_here:
+            dropped = 2  # its Velocity and Duration
+            continue
+        if kind in _MOVES:
+            performer_here = set()
             state = scratch.state()
             scratch.feed(token)
             after_tick, after = scratch.state().tick, scratch.position_beats

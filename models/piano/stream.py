@@ -15,7 +15,7 @@ A prime is a wall: nothing before it can be rewound to.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -158,10 +158,10 @@ class PianoStream:
                 return mark.position_beats
         return None
 
-    def rewind_before(self, beat: float) -> list[int] | None:
-        """Go back to the last remembered step at or before `beat` that is exact (as `rewind_to` chooses),
-        and return the tokens the first stream sampled from there, to be fed again (a duet inserting a
-        performer's notes among them: `encore.models.piano.duet`).
+    def rewind_before(self, beat: float, where: Callable[[StreamMark], bool] | None = None) -> list[int] | None:
+        """Go back to the last remembered step at or before `beat` that is exact (as `rewind_to` chooses)
+        and, if given, satisfies `where`, and return the tokens the first stream sampled from there, to be
+        fed again (a duet inserting a performer's notes among them: `encore.models.piano.duet`).
 
         Returns:
             The tokens, oldest first; None when no such step is remembered (nothing changes then).
@@ -169,7 +169,8 @@ class PianoStream:
         marks = [*self.history, self._mark()]
         for index in range(len(marks) - 1, -1, -1):
             mark = marks[index]
-            if mark.clean and mark.position_beats <= beat and self.cache.can_rewind(mark.cache):
+            if (mark.clean and mark.position_beats <= beat and (where is None or where(mark))
+                    and self.cache.can_rewind(mark.cache)):
                 tokens = [later.last_tokens[0] for later in marks[index + 1:]]
                 self._restore(mark)
                 for _ in range(len(marks) - 1 - index):

@@ -25,6 +25,8 @@ class PianoTrainerConfig(TrainerConfig):
         augment: transpose, shift tempo and velocity, and start crops with BOS and the style token
             (`encore.training.piano.augment`).
         init_from: a checkpoint folder whose weights start a new run (a warm start; ignored on resume).
+        stop_at: end this invocation at this step (saved and exported) without changing the schedule, which
+            still spans `steps`: one phase of a curriculum.
         weight_decay: AdamW weight decay on matrices.
         eval_windows: fixed validation windows for the periodic validation.
         final_eval_windows: held-out windows for the final validation and test losses.
@@ -40,6 +42,7 @@ class PianoTrainerConfig(TrainerConfig):
     context_length: int | None = None
     augment: bool = False
     init_from: Path | None = None
+    stop_at: int | None = None
     learning_rate: float = 5e-4
     warmup_steps: int = 100
     weight_decay: float = 0.1

@@ -47,6 +47,28 @@ def _is_piano_part(part) -> bool:
     return type(part).__name__ == "PartStaff" or "piano" in name or "pianoforte" in name
 
 
+def _write_expanded(score, path: Path) -> None:
+    """Write `score` as MIDI with its repeats expanded, or as written where music21 cannot expand them."""
+    try:
+        score.write("midi", fp=path)  # music21 expands the repeats on the way
+    except Exception:  # repeat marks music21 cannot expand: read as written
+        _drop_repeats(score)
+        score.write("midi", fp=path)
+
+
+def _drop_repeats(score) -> None:
+    """Remove repeat barlines, endings and repeat marks (segno, coda, D.C., ...) in place."""
+    from music21 import bar, repeat, spanner
+
+    for measure in score.recurse().getElementsByClass("Measure"):
+        for side in ("leftBarline", "rightBarline"):
+            if isinstance(getattr(measure, side), bar.Repeat):
+                setattr(measure, side, None)
+    for kind in (repeat.RepeatMark, spanner.RepeatBracket):
+        for element in list(score.recurse().getElementsByClass(kind)):
+            element.activeSite.remove(element)
+
+
 def convert_song(score_path: Path, target: Path) -> str:
     """Write `score_path` as a two-track MIDI file at `target`; return why not, or "" when written."""
     from music21 import converter
@@ -60,14 +82,10 @@ def convert_song(score_path: Path, target: Path) -> str:
         roles = [_is_piano_part(part) for part in score.parts]
         if not any(roles):
             return "no piano part"
-        try:
-            score = score.expandRepeats()
-        except Exception:  # repeat marks music21 cannot expand: read as written
-            pass
         target.parent.mkdir(parents=True, exist_ok=True)
         scratch = target.with_suffix(".m21.mid")
         try:
-            score.write("midi", fp=scratch)
+            _write_expanded(score, scratch)
         except Exception as error:
             return f"MIDI export failed ({type(error).__name__})"
     raw = Score(str(scratch))

@@ -202,6 +202,7 @@ def write_cache(config: PrepConfig, results: list[FileResult]) -> dict:
             np.save(folder / f"{split}_styles.npy",
                     np.array([STYLES.index(STYLE_OF_SOURCE[r.file.source]) for r in kept], dtype=np.int8))
         (folder / f"{split}_files.txt").write_text("\n".join(str(r.file.path) for r in kept) + "\n")
+        (folder / f"{split}_sources.txt").write_text("\n".join(r.file.source for r in kept) + "\n")
         manifest["splits"][split] = {
             "files": len(kept),
             "pieces": len({r.file.piece for r in kept}),
@@ -224,6 +225,11 @@ def load_split(cache_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     if not (cache_dir / f"{split}_tokens.npy").is_file():
         raise EncoreError(f"{cache_dir}: no prepared {split} split (run `encore data piano` first)")
     return np.load(cache_dir / f"{split}_tokens.npy"), np.load(cache_dir / f"{split}_offsets.npy")
+
+
+def load_sources(cache_dir: Path, split: str) -> list[str]:
+    """The source of each file of a split, in the order of its token arrays."""
+    return (Path(cache_dir) / f"{split}_sources.txt").read_text().split()
 
 
 def load_styles(cache_dir: Path, split: str) -> np.ndarray | None:

@@ -161,7 +161,7 @@ class Trainer:
             if progress is not None:
                 progress.update(1)
                 progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_per_second:,.0f}")
-            out_of_time = config.out_of_time(time.perf_counter() - invoked)
+            out_of_time = config.out_of_time(time.perf_counter() - invoked) or self.step == config.stop_at
             if self.world > 1:
                 flag = torch.tensor([float(out_of_time)])
                 dist.all_reduce(flag, op=dist.ReduceOp.MAX)
