@@ -17,7 +17,11 @@ LICENSES = {
     "pop909": "POP909 (MIT; Wang, Chen et al., ISMIR 2020)",
     "piano_midi_de": "piano-midi.de by Bernd Krueger (CC BY-SA 3.0 DE)",
     "asap": "ASAP (CC BY-NC-SA 4.0: NON-COMMERCIAL; Foscarin et al., ISMIR 2020)",
+    "giantmidi_eval": "GiantMIDI-Piano, the files in its repository (CC BY 4.0; Kong et al., TISMIR 2022)",
+    "openscore_lieder": "OpenScore Lieder Corpus (CC0 1.0; Gotham & Jonas, 2022), read with music21",
+    "pianolatron": "Stanford piano rolls via Pianolatron (license unclear: treated as NON-COMMERCIAL)",
 }
+NON_COMMERCIAL = ("asap", "pianolatron")
 
 GMD_CREDIT = ("GMD is licensed CC BY 4.0 by Jon Gillick, Adam Roberts, Jesse Engel, Douglas Eck and David Bamman, "
               '"Learning to Groove with Inverse Sequence Transformations", ICML 2019. These weights are derived from it.')
@@ -56,20 +60,23 @@ def piano_card(config: Any, metrics: dict, manifest: dict, hardware: str) -> str
         f"Architecture: Phi-3, preset `{config.preset}` (see config.json); tokenizer: tokenizer.json (MidiTok REMI+).",
         "Weights: fp16 safetensors.",
     ]
-    if "asap" in sources:
-        intro = ["**Trained with ASAP: non-commercial use only (CC BY-NC-SA 4.0).**", "", *intro]
+    restricted = [s for s in sources if s in NON_COMMERCIAL]
+    if restricted:
+        intro = [f"**Trained with {' and '.join(restricted)}: non-commercial use only.**", "", *intro]
     data = [
         *[f"- {LICENSES[s]}" for s in sources],
         "",
         "Prepared by `encore data piano` (GM piano programs 0-7 merged, duplicates dropped, POP909 time",
         "signatures from its index, files with >300 notes in a bar or >20% empty bars dropped; split by piece).",
+        *_roles_lines(manifest, config),
         "",
         *markdown_table(("split", "files", "pieces", "tokens", "hours"),
                         [(name, s["files"], s["pieces"], s["tokens"], s["hours"]) for name, s in manifest["splits"].items()]),
     ]
     training = training_section(
         config, optimizer=f"AdamW (weight decay {config.weight_decay})", steps=metrics["steps"],
-        seen=f"crop {config.crop} tokens, {metrics['train_tokens_seen']:,} training tokens seen",
+        seen=f"crop {config.crop} tokens (context {config.context_length}), "
+             f"{metrics['train_tokens_seen']:,} training tokens seen",
         wall_minutes=metrics["wall_minutes"], hardware=hardware,
     )
     held_out = [
@@ -85,6 +92,20 @@ def piano_card(config: Any, metrics: dict, manifest: dict, hardware: str) -> str
     ]
     return render_card("Encore piano transformer (Phi-3, REMI+)", intro,
                        {"Data": data, "Training": training, "Held-out loss": held_out})
+
+
+def _roles_lines(manifest: dict, config: Any) -> list[str]:
+    """What a v2 preparation and run add: the performer's part marked, styles, augmentation."""
+    lines = []
+    if manifest["config"].get("roles"):
+        marked = sum(split.get("marked", 0) for split in manifest["splits"].values())
+        lines += ["", f"v2 layout: in {marked} files (half of those with a melody or voice part, fixed by a hash) that part",
+                  "is marked as the performer's (`Performer_None` before each of its notes, first at its position);",
+                  "each file's style (pop / score / performance) is kept for the token after BOS."]
+    if getattr(config, "augment", False):
+        lines += ["", "Augmented on the fly: transposition up to 6 semitones either way (in the piano's range), tempo",
+                  "and velocity shifted up to 2 bins, crops opened with BOS and the style token 75% / 80% of the time."]
+    return lines
 
 
 def groove_card(config: Any, training: dict, counts: dict[str, int], device: str = "cpu") -> str:
