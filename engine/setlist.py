@@ -7,6 +7,7 @@
     record = "../out/demo.mid"       # paths are relative to the setlist
     [piano]                          # the piano voice (optional if there is another voice)
     checkpoint = "default"           # "default", "tiny" (random weights: tests) or a folder
+    style = "pop"                    # v2 checkpoints: "pop", "score" or "performance" (default: none)
     [click]                          # a click track (optional)
     [drums]                          # the groove VAE (optional; 4/4 only)
     mode = "follow-piano"            # "library", "pattern" or "follow-piano"
@@ -45,6 +46,7 @@ from encore.engine.performer import PerformerSettings
 from encore.engine.setlist_reader import SetlistError, SetlistReader, shown
 from encore.engine.voices.drums import DEFAULT_GROOVE, DrumPart
 from encore.models.errors import EncoreError, SeedError
+from encore.models.piano.tokenizer import STYLES
 from encore.models.sampling_config import SAMPLING_FIELDS, SamplingConfig
 
 UNTIL_NEXT = "until next"
@@ -109,9 +111,12 @@ class PianoSettings:
     sampling_seed: int = 0
     torch_threads: int = 1
     weights: str = "auto"
+    style: str | None = None
 
     def __post_init__(self) -> None:
         _check_midi_numbers(self.channel, self.program)
+        if self.style is not None and self.style not in STYLES:
+            raise ValueError(f"style: must be one of {', '.join(STYLES)}")
         if self.torch_threads < 1:
             raise ValueError("torch_threads: must be at least 1")
         if self.weights not in PIANO_WEIGHTS:

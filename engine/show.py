@@ -316,7 +316,12 @@ def _piano_stream(settings: PianoSettings, folder: Path) -> PianoStream:
         bundle = PianoBundle.random(preset=TINY_CHECKPOINT)
     else:
         bundle = load_piano(_checkpoint_in(folder, settings.checkpoint, "piano"), device=device, int8=int8)
-    return PianoStream(bundle, seed=settings.sampling_seed)
+    stream = PianoStream(bundle, seed=settings.sampling_seed)
+    try:
+        stream.set_style(settings.style)
+    except ValueError as error:
+        raise EncoreError(f"piano.{error}") from None
+    return stream
 
 
 def _checkpoint_in(folder: Path, name: str, family: str) -> Path:

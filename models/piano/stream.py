@@ -132,6 +132,7 @@ class PianoStream:
         self.last_tokens: list[int] = []  # the token of each stream at the latest step
         self.history: deque[StreamMark] = deque(maxlen=0)  # `enable_rewind`
         self._last_onset = float("-inf")  # latest onset the first stream has completed
+        self.style_id: int | None = None  # `set_style`: the token after BOS of a fresh stream
 
     def enable_rewind(self, tokens: int) -> None:
         """Remember the state before each of the last `tokens` steps, so `rewind_to` can go back to them.
@@ -211,18 +212,35 @@ class PianoStream:
         """Whether the (first) stream has read a Position whose note has not completed yet."""
         return self.decoders[0].awaiting_note
 
+    def set_style(self, style: str | None) -> None:
+        """Open the stream with this style token after BOS (a v2 vocabulary's `Style_*`; None: no style).
+
+        It takes effect at the first prime, and then stays in the cache's attention sink for the show.
+
+        Raises:
+            ValueError: the vocabulary has no such style token (a v1 checkpoint has none).
+        """
+        if style is None:
+            self.style_id = None
+            return
+        token = f"Style_{style}"
+        if token not in self.bundle.tokenizer.vocab:
+            raise ValueError(f"style: this checkpoint has no {token!r} token (v2 checkpoints have styles)")
+        self.style_id = self.bundle.tokenizer.vocab[token]
+
     def prime(self, token_ids: list[int]) -> list[NoteEvent]:
         """Feed context tokens to every stream, then a `Bar`; return the notes they hold (not for playing).
 
         The decoder and grammar see every token; the model sees the tail from a bar line, at most
-        `max_prime_tokens` long (plus BOS at the very start of a stream).
+        `max_prime_tokens` long (plus BOS, and the style token if set, at the very start of a stream).
         """
         ids = [t for t in token_ids if t != self.bos] + [self.bar]
         fresh = self.cache.tokens_seen == 0
         tail = ids[_tail_start(ids, self.bar, self.max_prime_tokens):]
         if fresh:
-            tail = [self.bos, *tail]
-            ids = [self.bos, *ids]
+            opening = [self.bos] if self.style_id is None else [self.bos, self.style_id]
+            tail = [*opening, *tail]
+            ids = [*opening, *ids]
         notes = self.decoders[0].feed_many(ids)
         for decoder in self.decoders[1:]:
             decoder.feed_many(ids)
