@@ -22,7 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     piano = data_sub.add_parser("piano", help="prepare the piano corpora with the SMART recipe")
     add_corpus_arguments(piano)
     piano.add_argument("--workers", type=int, default=2, help="worker processes for tokenization")
+    piano.add_argument("--pack", type=Path, default=None,
+                       help="also write the prepared cache as one compressed .npz (to carry to a lent GPU)")
     piano.set_defaults(handler=run_data_piano)
+    unpack = data_sub.add_parser("unpack", help="recreate a prepared piano cache from `encore data piano --pack`")
+    unpack.add_argument("packed", type=Path, help="the .npz written by --pack")
+    unpack.set_defaults(handler=run_data_unpack)
     lieder = data_sub.add_parser("lieder", help="convert the OpenScore Lieder (MusicXML) to MIDI, once (needs music21)")
     lieder.add_argument("--data-root", type=Path, default=default_data_root(),
                         help="folder holding openscore_lieder/ (default: $ENCORE_DATA or ../shared/data)")
@@ -110,6 +115,19 @@ def run_data_piano(args: argparse.Namespace) -> int:
 
         raise EncoreError(str(error)) from None
     print(format_manifest(manifest, config.cache_dir))
+    if args.pack:
+        from encore.training.piano.shards import pack_cache
+
+        print(f"packed: {pack_cache(config.cache_dir, args.pack)} ({args.pack.stat().st_size:,} bytes)")
+    return 0
+
+
+def run_data_unpack(args: argparse.Namespace) -> int:
+    """Recreate a packed cache where `encore train piano` looks for it."""
+    from encore.training.paths import cache_dir
+    from encore.training.piano.shards import unpack_cache
+
+    print(f"unpacked: {unpack_cache(args.packed, cache_dir('piano'))}")
     return 0
 
 

@@ -25,6 +25,9 @@ class PianoTrainerConfig(TrainerConfig):
         augment: transpose, shift tempo and velocity, and start crops with BOS and the style token
             (`encore.training.piano.augment`).
         init_from: a checkpoint folder whose weights start a new run (a warm start; ignored on resume).
+        state_shards: a folder where the resumable state is also written as a few safetensors shards
+            (`encore.training.piano.shards`), and resumed from when the run folder has no state: what
+            travels back from a lent GPU.
         stop_at: end this invocation at this step (saved and exported) without changing the schedule, which
             still spans `steps`: one phase of a curriculum.
         weight_decay: AdamW weight decay on matrices.
@@ -43,6 +46,7 @@ class PianoTrainerConfig(TrainerConfig):
     augment: bool = False
     init_from: Path | None = None
     stop_at: int | None = None
+    state_shards: Path | None = None
     learning_rate: float = 5e-4
     warmup_steps: int = 100
     weight_decay: float = 0.1
@@ -57,6 +61,7 @@ class PianoTrainerConfig(TrainerConfig):
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir)
         self.init_from = Path(self.init_from) if self.init_from is not None else None
+        self.state_shards = Path(self.state_shards) if self.state_shards is not None else None
         if self.context_length is None:
             self.context_length = self.crop
         super().__post_init__()

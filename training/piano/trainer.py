@@ -24,6 +24,7 @@ from encore.training.optimizer_step import clipped_step, set_learning_rate
 from encore.training.piano.augment import Augmenter
 from encore.training.piano.config import PianoTrainerConfig
 from encore.training.piano.prep import load_split, load_styles
+from encore.training.piano.shards import has_state_shards, load_state_shards, save_state_shards
 from encore.training.piano.token_batches import CropSampler, evaluation_windows, unigram_loss
 
 
@@ -91,11 +92,14 @@ class Trainer:
         return self.config.run_dir / "train_state.pt"
 
     def _resume(self) -> None:
-        if not self.state_path.is_file():
+        if self.state_path.is_file():
+            state = torch.load(self.state_path, map_location=self.device, weights_only=False)
+        elif has_state_shards(self.config.state_shards):
+            state = load_state_shards(self.config.state_shards, self.device)
+        else:
             if self.config.init_from is not None:
                 self._warm_start(self.config.init_from)
             return
-        state = torch.load(self.state_path, map_location=self.device, weights_only=False)
         saved = PianoTrainerConfig.from_dict(state["config"])  # older runs: old names, values as strings
         for name in ("preset", "context_length"):
             if getattr(saved, name) != getattr(self.config, name):
@@ -130,6 +134,8 @@ class Trainer:
                  "config": self.config.to_dict()}
         torch.save(state, self.state_path.with_suffix(".tmp"))
         os.replace(self.state_path.with_suffix(".tmp"), self.state_path)
+        if self.config.state_shards is not None:
+            save_state_shards(state, self.config.state_shards)
         save_loss_curves({"loss per token (nats)": self.history}, self.config.run_dir / "loss_curves.png",
                          "piano transformer")
 
