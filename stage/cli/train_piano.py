@@ -31,6 +31,9 @@ def add_train_piano_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="the model's context in tokens (default: the crop); fixed for a run")
     parser.add_argument("--augment", action="store_true",
                         help="transpose, shift tempo and velocity, and start crops with BOS and the style token")
+    parser.add_argument("--device", default=defaults["device"], help="torch device: auto (CUDA when available), cpu or cuda")
+    parser.add_argument("--eval-windows", type=int, default=defaults["eval_windows"],
+                        help="validation windows at each --eval-every")
     parser.add_argument("--state-shards", type=Path, default=None,
                         help="also keep the resumable state here as <=16 MiB safetensors shards, and resume "
                              "from them when the run folder has none (a lent GPU's round trip)")
@@ -67,7 +70,8 @@ def run_train_piano(args: argparse.Namespace) -> int:
     config = build_trainer_config(PianoTrainerConfig, args, cache_dir=prep.cache_dir, preset=args.preset,
                                   crop=args.crop, context_length=args.context_length, augment=args.augment,
                                   init_from=args.init_from, stop_at=args.stop_at,
-                                  state_shards=args.state_shards, final_eval_windows=args.final_eval_windows)  # checked first
+                                  state_shards=args.state_shards, device=args.device,
+                                  eval_windows=args.eval_windows, final_eval_windows=args.final_eval_windows)  # checked first
     config.run_dir = out = licensed_name(config.run_dir, is_non_commercial(args))
     run_prep(prep, progress=False)
     trainer = Trainer(config)
