@@ -125,8 +125,9 @@ class FingerprintIndex:
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
-                hashes = np.cumsum(data["hash_steps"], dtype=np.uint64)
-                keys = (hashes << np.uint64(PIECE_BITS)) | data["pieces"].astype(np.uint64)
+                keys = np.cumsum(data["hash_steps"], dtype=np.uint64)
+                keys <<= np.uint64(PIECE_BITS)
+                keys |= data["pieces"]
             if meta.get("version") != FORMAT_VERSION:
                 raise FingerprintIndexError(f"{path}: index format {meta.get('version')}, expected {FORMAT_VERSION}")
             return cls(keys, meta["pieces"], FingerprintConfig(**meta["config"]))

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "encore.stage.cli.grpo_compare",
     "encore.stage.cli.send",
     "encore.stage.cli.arena",
+    "encore.stage.cli.guard",
     "encore.stage.cli.eval_piano",
 )
 
