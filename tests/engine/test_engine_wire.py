@@ -169,3 +169,14 @@ def test_a_seed_by_name_or_path_is_found_in_the_setlists_folder(tmp_path: Path) 
     assert from_payload("reseed", {"seed": "mine"}, tmp_path).seed == (tmp_path / "mine.mid").resolve()
     # A name found nowhere points into seeds/; the engine's check then says the file does not exist.
     assert from_payload("reseed", {"seed": "nope"}, tmp_path).seed == (tmp_path / "seeds" / "nope.mid").resolve()
+
+
+def test_the_wire_format_finds_every_command_without_importing_torch() -> None:
+    """`encore send` checks a payload before it publishes: that must not wait for torch to load."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from encore.engine.wire import command_names, from_json; names = command_names(); "
+            "from_json('{\"command\": \"key\", \"key\": \"D minor\"}'); print(len(names), 'torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.split() == [str(len(command_types())), "False"], result.stderr
