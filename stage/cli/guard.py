@@ -1,6 +1,7 @@
-"""`encore guard ...`: the originality guard's fingerprint index.
+"""`encore guard ...`: the originality guard's fingerprint index and its measurement.
 
     encore guard build --cache DIR [--checkpoint piano-default] [--out FILE]
+    encore guard measure --cache DIR [--index FILE] [--generated MIDI ...] [--copies 200]
 
 See docs/guard.md.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `guard` command group."""
-    group = subparsers.add_parser("guard", help="the originality guard: fingerprint index")
+    group = subparsers.add_parser("guard", help="the originality guard: fingerprint index, measurement")
     sub = group.add_subparsers(dest="guard_command", metavar="ACTION", required=True)
 
     build = sub.add_parser("build", help="fingerprint a prepared cache's train split, beside a checkpoint")
@@ -23,6 +24,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--out", type=Path, default=None, help="index file (default: fingerprints.npz in the checkpoint)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
     build.set_defaults(handler=run_build)
+
+    measure = sub.add_parser("measure", help="the guard's false positives and negatives against the exact check")
+    measure.add_argument("--cache", type=Path, required=True, help="the prepared cache the index was built from")
+    measure.add_argument("--index", type=Path, default=None, help="index file (default: piano-default's)")
+    measure.add_argument("--generated", type=Path, nargs="*", default=(), metavar="PATH",
+                         help="MIDI files the model wrote from training-split seeds, or folders of them (a set each)")
+    measure.add_argument("--copies", type=int, default=200, help="planted copies of each kind")
+    measure.add_argument("--held-out-chunks", type=int, default=1000, help="chunks of held-out pieces")
+    measure.add_argument("--seed", type=int, default=0, help="random seed of the draws")
+    measure.add_argument("--cache-dir", type=Path, default=None, help="corpus cache (default .cache/plagiarism)")
+    measure.set_defaults(handler=run_measure)
 
 
 def _index_path(index: Path | None, checkpoint: str | None = None) -> Path:
@@ -48,4 +60,22 @@ def run_build(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {stats.files} files, {stats.pieces} pieces, {stats.top_line_notes} top-line notes of "
           f"{stats.notes}, {stats.keys} keys in {stats.seconds:.1f} s; {out.stat().st_size} bytes on disk, "
           f"{index.nbytes} bytes in memory, loads in {load_s * 1000:.0f} ms")
+    return 0
+
+
+def run_measure(args: argparse.Namespace) -> int:
+    """Print the table of docs/guard.md."""
+    import numpy as np
+
+    from encore.training.guard.measure import TABLE_HEAD, MeasureConfig, measure
+
+    config = MeasureConfig(args.cache, _index_path(args.index), tuple(args.generated), args.copies,
+                           held_out_chunks=args.held_out_chunks, seed=args.seed, corpus_cache=args.cache_dir)
+    results, costs = measure(config)
+    print(TABLE_HEAD)
+    for result in results:
+        print(result.row())
+    if len(costs):
+        print(f"\nguard: {len(costs)} checks of one 5 s chunk, median {np.median(costs) * 1e6:.0f} us, "
+              f"p99 {np.percentile(costs, 99) * 1e6:.0f} us")
     return 0
