@@ -46,7 +46,7 @@ from encore.engine.performer import PerformerSettings
 from encore.engine.setlist_reader import SetlistError, SetlistReader, shown
 from encore.engine.voices.drums import DEFAULT_GROOVE, DrumPart
 from encore.models.errors import EncoreError, SeedError
-from encore.models.piano.tokenizer import STYLES
+from encore.models.piano.styles import STYLES
 from encore.models.sampling_config import SAMPLING_FIELDS, SamplingConfig
 
 UNTIL_NEXT = "until next"

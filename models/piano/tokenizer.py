@@ -19,10 +19,11 @@ from pathlib import Path
 
 from miditok import REMI, TokenizerConfig
 
+from encore.models.piano.styles import STYLES
+
 TOKENIZER_FILE = "tokenizer.json"
 SPECIAL_TOKENS = ("PAD", "BOS", "EOS")
 PERFORMER_TOKEN = "Performer_None"
-STYLES = ("pop", "score", "performance")
 ROLE_TOKENS: tuple[str, ...] = (PERFORMER_TOKEN, *(f"Style_{style}" for style in STYLES),
                                 *(f"Reserved_{index}" for index in range(4)))
 EXTRA_TOKENS_KEY = "encore_extra_tokens"
