@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "encore.stage.cli.arena",
     "encore.stage.cli.guard",
     "encore.stage.cli.eval_piano",
+    "encore.stage.cli.duet_eval",
 )
 
 
