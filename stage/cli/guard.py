@@ -1,7 +1,8 @@
-"""`encore guard ...`: the originality guard's fingerprint index and its measurement.
+"""`encore guard ...`: the originality guard's fingerprint index, its measurement and a recording's report.
 
     encore guard build --cache DIR [--checkpoint piano-default] [--out FILE]
     encore guard measure --cache DIR [--index FILE] [--generated MIDI ...] [--copies 200]
+    encore guard report RECORDING.mid [--data-root DIR] [--stride 5] [--index FILE]
 
 See docs/guard.md.
 """
@@ -11,10 +12,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from encore.training.paths import default_data_root
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `guard` command group."""
-    group = subparsers.add_parser("guard", help="the originality guard: fingerprint index, measurement")
+    group = subparsers.add_parser("guard", help="the originality guard: fingerprint index, measurement, report")
     sub = group.add_subparsers(dest="guard_command", metavar="ACTION", required=True)
 
     build = sub.add_parser("build", help="fingerprint a prepared cache's train split, beside a checkpoint")
@@ -35,6 +38,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     measure.add_argument("--seed", type=int, default=0, help="random seed of the draws")
     measure.add_argument("--cache-dir", type=Path, default=None, help="corpus cache (default .cache/plagiarism)")
     measure.set_defaults(handler=run_measure)
+
+    report = sub.add_parser("report", help="which passages of a recording come close to the training data (NDTW)")
+    report.add_argument("recording", type=Path, help="MIDI file (read in seconds through its tempo map)")
+    report.add_argument("--data-root", type=Path, default=default_data_root(),
+                        help="the shared data (default: $ENCORE_DATA or ../shared/data)")
+    report.add_argument("--sources", type=lambda text: tuple(text.split(",")), default=None,
+                        help="corpora the model was trained on, comma-separated (default: pop909,piano_midi_de)")
+    report.add_argument("--stride", type=float, default=5.0, help="seconds between chunk starts (default 5)")
+    report.add_argument("--index", type=Path, default=None,
+                        help="also say what the guard's index finds (default: piano-default's, if present)")
+    report.add_argument("--cache-dir", type=Path, default=None, help="corpus cache (default .cache/plagiarism)")
+    report.add_argument("--quiet", action="store_true", help="no progress bars")
+    report.set_defaults(handler=run_report)
 
 
 def _index_path(index: Path | None, checkpoint: str | None = None) -> Path:
@@ -79,3 +95,17 @@ def run_measure(args: argparse.Namespace) -> int:
         print(f"\nguard: {len(costs)} checks of one 5 s chunk, median {np.median(costs) * 1e6:.0f} us, "
               f"p99 {np.percentile(costs, 99) * 1e6:.0f} us")
     return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Print the passages that came close; exit 1 when one is flagged."""
+    from encore.training.guard.report import report_recording
+    from encore.training.piano.sources import DEFAULT_SOURCES
+
+    index = _index_path(args.index)
+    report = report_recording(args.recording, args.data_root, args.sources or DEFAULT_SOURCES, args.stride,
+                              index if index.is_file() else None, progress=not args.quiet,
+                              corpus_cache=args.cache_dir)
+    for line in report.lines():
+        print(line)
+    return 1 if report.flagged else 0

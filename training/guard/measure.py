@@ -1,6 +1,7 @@
 """The guard against the exact copy check: false positives and false negatives, set by set.
 
-Every passage is one 5-second chunk of the copy check (`encore.training.challenge.chunks`). The exact
+Every passage is one 5-second chunk of the copy check (`encore.training.challenge.chunks`; a file's
+chunks cut from its whole step sequence, as `encore plagiarism` cuts an entry). The exact
 check decides, in both its modes at their calibrated thresholds (a chunk is flagged when either mode
 flags it against the training files of the cache); the guard decides on the notes starting inside the
 chunk, in beats (`FingerprintIndex.match`). A chunk the copy check leaves out (too few top-line onsets)
@@ -23,7 +24,13 @@ import numpy as np
 from encore.models.notes import NoteEvent
 from encore.models.originality.index import FingerprintIndex
 from encore.training.challenge.check import default_threshold
-from encore.training.challenge.chunks import ChunkConfig, ChunkInputError, informative_windows, notes_to_steps
+from encore.training.challenge.chunks import (
+    ChunkConfig,
+    ChunkInputError,
+    chunk_starts,
+    informative_windows,
+    notes_to_steps,
+)
 from encore.training.challenge.corpus import Corpus, load_corpus
 from encore.training.challenge.plagiarism import search
 from encore.training.guard.build import SplitReader, split_files
@@ -122,20 +129,29 @@ def planted_sets(corpus: Corpus, reader: SplitReader, config: MeasureConfig,
 
 
 def file_chunks(paths: Sequence[Path], config: ChunkConfig, limit: int | None, rng: np.random.Generator) -> Queries:
-    """Chunks at a one-chunk stride of every readable file (at most `limit`, drawn at random)."""
-    cut: list[tuple[TimedPassage, float]] = []
+    """The informative chunks at a one-chunk stride of every readable file, cut as the copy check cuts an
+    entry (the whole file's steps), and the notes starting in each; at most `limit`, drawn at random."""
+    cut: list[tuple[TimedPassage, int, np.ndarray | None]] = []
     for path in paths:
         try:
             passage = read_timed(path)
         except ChunkInputError:
             continue
-        if len(passage):
-            cut += [(passage, float(s)) for s in np.arange(0.0, passage.end_s.max() - config.chunk_s, config.chunk_s)]
+        if not len(passage):
+            continue
+        sequence = notes_to_steps(passage.onset_s, passage.end_s, passage.pitch, config.step_s)
+        informative = informative_windows(sequence, config)
+        cut += [(passage, int(start), sequence.values[start : start + config.steps] if informative[start] else None)
+                for start in chunk_starts(len(sequence), config.steps, config.steps)]
     if limit is not None and len(cut) > limit:
         cut = [cut[i] for i in np.sort(rng.choice(len(cut), limit, replace=False))]
     queries = Queries()
-    for passage, start in cut:
-        queries.add(passage, start, config)
+    for passage, start, window in cut:
+        if window is None:
+            queries.skipped += 1
+            continue
+        queries.windows.append(window)
+        queries.notes.append(passage.chunk_notes(start * config.step_s, config))
     return queries
 
 
