@@ -394,4 +394,5 @@ class Engine:
             control_latencies=self.control_latencies,
             voice_failures=self.voice_failures,
             sink_failures=self.router.failures,
+            voice_lines=[f"{voice.name}: {line}" for voice in self.voices.values() if (line := voice.report_line())],
         )

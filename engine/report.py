@@ -39,6 +39,7 @@ class ShowReport:
         control_latencies: One entry per command whose effect was heard.
         voice_failures: `"name: error"` for each voice that raised and was stopped.
         sink_failures: Every sink failure, reopened or dropped.
+        voice_lines: What voices add to the summary (`Voice.report_line`: the piano's originality guard).
     """
 
     seconds: float
@@ -50,6 +51,7 @@ class ShowReport:
     control_latencies: list[ControlLatency]
     voice_failures: list[str]
     sink_failures: list[SinkFailure]
+    voice_lines: list[str] = field(default_factory=list)
 
     def jitter_ms(self) -> dict[str, float]:
         """Lateness p50/p99/max in milliseconds."""
@@ -67,4 +69,5 @@ class ShowReport:
             f"{self.counts.underruns} underruns ({self.counts.shifted} shifted, {self.counts.dropped} dropped), "
             f"jitter p50 {jitter['p50']:.2f} ms p99 {jitter['p99']:.2f} ms max {jitter['max']:.2f} ms, "
             f"{len(self.voice_failures)} voice and {len(self.sink_failures)} sink failures"
+            + "".join(f"; {line}" for line in self.voice_lines)
         )

@@ -35,6 +35,7 @@ from encore.engine.songs import Crossfade, SongPlan
 from encore.engine.voices.base import Voice
 from encore.engine.voices.drums import DrumVoice
 from encore.engine.voices.note_tap import NoteTap
+from encore.engine.voices.originality import OriginalityGuard
 from encore.engine.voices.pattern import PatternVoice, click_pattern
 from encore.engine.voices.piano import PianoVoice
 from encore.models.errors import EncoreError
@@ -113,8 +114,9 @@ def build_voices(setlist: Setlist) -> list[Voice]:
     piano_tap: NoteTap | None = None
     if setlist.piano is not None:
         stream = _piano_stream(setlist.piano, setlist.folder)
+        guard = _originality_guard(setlist.piano, setlist.folder)
         piano = PianoVoice(stream, setlist.seed_path(first), "piano", setlist.piano.channel - 1,
-                           setlist.piano.program, first.sampling)
+                           setlist.piano.program, first.sampling, guard=guard)
         if setlist.drums is not None:
             piano.tap = piano_tap = NoteTap()
         voices.append(piano)
@@ -322,6 +324,16 @@ def _piano_stream(settings: PianoSettings, folder: Path) -> PianoStream:
     except ValueError as error:
         raise EncoreError(f"piano.{error}") from None
     return stream
+
+
+def _originality_guard(settings: PianoSettings, folder: Path) -> OriginalityGuard | None:
+    """The guard over the fingerprint index beside the piano's checkpoint (off, in one log line, if it has
+    none); no guard for the tiny random model, which learned no corpus."""
+    from encore.models.originality.index import INDEX_FILE
+
+    if settings.checkpoint == TINY_CHECKPOINT:
+        return None
+    return OriginalityGuard.open(_checkpoint_in(folder, settings.checkpoint, "piano") / INDEX_FILE)
 
 
 def _checkpoint_in(folder: Path, name: str, family: str) -> Path:

@@ -22,6 +22,8 @@ from encore.engine.sender import Sender
 from encore.engine.sinks.base import SinkStatus
 from encore.engine.voices.base import Voice
 from encore.engine.voices.drums import DrumVoice
+from encore.engine.voices.originality import GuardState
+from encore.engine.voices.piano import PianoVoice
 from encore.engine.voices.soft_key import OFF, takes_key
 from encore.models.sampling_config import SamplingConfig
 
@@ -61,6 +63,8 @@ class VoiceSnapshot:
         recent_notes: Notes sent in the last `RECENT_BARS` bars, `(onset_beats, pitch, velocity,
             duration_beats)` by onset; a note still sounding lasts to the playhead.
         key: The key a piano voice leans to (`SetKey`: `D minor`, or `off`); None for other voices.
+        originality: What the piano's originality guard has done (`on` or why it is off, passages
+            rendered again, ...); None for voices without one.
     """
 
     name: str
@@ -78,6 +82,7 @@ class VoiceSnapshot:
     tokens_per_s: float | None
     recent_notes: tuple[Note, ...]
     key: str | None = None
+    originality: GuardState | None = None
 
 
 @dataclass(frozen=True)
@@ -271,4 +276,5 @@ def _voice(engine: SnapshotSource, voice: Voice, since: float, playhead: float,
         tokens_per_s=engine.decode_speed(name),
         recent_notes=engine.note_log.recent(name, since, playhead),
         key=(voice.key or OFF) if takes_key(voice) else None,
+        originality=voice.guard.state() if isinstance(voice, PianoVoice) and voice.guard is not None else None,
     )

@@ -171,6 +171,10 @@ class Voice:
                 self.tap.retract(void)
         return void
 
+    def report_line(self) -> str | None:
+        """A line the show's summary adds for this voice (None: nothing to say)."""
+        return None
+
     def set_sampling(self, **changes: float | int) -> None:
         """Change sampling settings (`SamplingConfig.changed`); the voice picks them up before its next step.
 

@@ -23,6 +23,7 @@ from encore.models.notes import NoteEvent
 from encore.models.sampling_config import SamplingConfig
 
 if TYPE_CHECKING:
+    from encore.engine.voices.originality import OriginalityGuard
     from encore.models.piano.stream import PianoStream
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class PianoVoice(Voice):
         max_tokens_per_render: A render returns early after this many tokens (a model that does not
             advance time cannot hang the voice; the engine counts the underrun).
         rewind_tokens: How many steps back a revision can reach (0: the voice cannot revise).
+        guard: Checks every render against the training corpus before it can sound (None: no check;
+            `encore.engine.voices.originality`).
 
     Raises:
         SeedError: if the seed MIDI cannot be read or holds no notes.
@@ -62,6 +65,7 @@ class PianoVoice(Voice):
         sampling: SamplingConfig | None = None,
         max_tokens_per_render: int = MAX_TOKENS_PER_RENDER,
         rewind_tokens: int = REWIND_TOKENS,
+        guard: OriginalityGuard | None = None,
     ) -> None:
         super().__init__(name, channel, program, sampling)
         self.stream = stream
@@ -72,6 +76,7 @@ class PianoVoice(Voice):
         self.tokens = 0
         self._offset = 0.0
         self._heard: list[NoteEvent] = []  # a performer's notes waiting for the next revision (duet)
+        self.guard = guard
         self._prime(seed, 0.0)
 
     @property
@@ -80,6 +85,14 @@ class PianoVoice(Voice):
         return self._offset + self.stream.position_beats
 
     def render_until(self, beat: float) -> list[NoteEvent]:
+        """`_sample_until(beat)`, reviewed by the originality guard: where a passage matches a training
+        piece, the voice revises itself from the onset where it matched (the next render takes it)."""
+        notes = self._sample_until(beat)
+        if self.guard is not None and (matched := self.guard.review(notes, self.position_beats)) is not None:
+            self.revise(matched)
+        return notes
+
+    def _sample_until(self, beat: float) -> list[NoteEvent]:
         """Sample tokens until the stream reaches `beat`, re-priming at a pending seed's bar line; with a
         revision taken (here between two tokens, or by `render` before), return once the first onset
         sampled after it is complete (every note starting there: the stream has moved past it): the
@@ -100,7 +113,9 @@ class PianoVoice(Voice):
                 self.pending_seed = None
             if self.position_beats >= beat and not self.stream.awaiting_note:
                 return notes  # never between a Position and its note: a render ending there would bring it a render late
-            self.stream.sampling = self.sampling  # a swap between tokens; the stream reads it per step
+            # A swap between tokens (the stream reads it per step); hotter while the guard has an onset rendered again.
+            self.stream.sampling = self.sampling if self.guard is None else self.guard.sampling(self.sampling,
+                                                                                                self.position_beats)
             offset = self._offset
             notes.extend(replace(note, onset_beats=note.onset_beats + offset) for note in self.stream.step())
             self.tokens += 1
@@ -124,11 +139,17 @@ class PianoVoice(Voice):
         rewound = self._rewind_stream(beat - offset) if self.revisable else None
         if rewound is None:
             return None
+        if self.guard is not None:
+            self.guard.forget_from(rewound + offset)
         pending = self.pending_seed
         if pending is not None and rewound + offset >= pending.at_beat:
             self._prime(pending.seed, rewound + offset)
             self.pending_seed = None
         return rewound + offset
+
+    def report_line(self) -> str | None:
+        """The originality guard's counts, for the show's summary."""
+        return None if self.guard is None else self.guard.state().summary()
 
     def hear(self, note: NoteEvent) -> None:
         """A performer's note (show beats) for the context, laid in at the next revision (duet; any thread)."""
