@@ -86,7 +86,7 @@ def select_windows(config: DuetEvalConfig) -> tuple[list[SongWindow], dict[str, 
     return windows, skipped
 
 
-def _run_stats(run: DuetRun) -> dict[str, float]:
+def _run_stats(run: DuetRun) -> dict[str, float | str | None]:
     return {k: v for k, v in asdict(run).items() if k != "notes"}
 
 

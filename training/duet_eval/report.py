@@ -48,7 +48,7 @@ class SongResult:
     start_beats: float
     window_beats: float
     parts: Mapping[str, PartMeasures]
-    runs: Mapping[str, Mapping[str, float]]
+    runs: Mapping[str, Mapping[str, float | str | None]]
 
     def to_dict(self) -> dict:
         """JSON-safe."""

@@ -4,7 +4,8 @@ The show is what a stage plays: a setlist of one song (the seed written as a MID
 tempo, in the index's time signature, as training reads POP909), `[performer] mode = "duet"` (or
 `"off"`: the same seed with nobody playing), and each MELODY note submitted as the wire command `note`
 (`PerformerNote`) at its own show time, its key going up at its end, as a keyboard on `--midi-in` would.
-The piano's notes are what the outputs were sent (a `MemorySink`).
+The piano's notes are what the outputs were sent (a `MemorySink`), after the originality guard that a
+show opens beside the checkpoint (`encore.engine.voices.originality`) has had its say.
 
 The stream continues after the seed's last bar with a note, so when the seed's last bars are empty the
 show starts that much before the window (`DuetRun.lead_beats`) and the melody is played from there.
@@ -27,6 +28,7 @@ from encore.engine.performer import PerformerSettings
 from encore.engine.setlist import PianoSettings, Setlist, ShowSettings, Song
 from encore.engine.show import PlayOptions, Show
 from encore.engine.sinks.base import MemorySink
+from encore.engine.voices.piano import PianoVoice
 from encore.models.notes import NoteEvent
 from encore.training.duet_eval.songs import SongWindow
 
@@ -64,6 +66,7 @@ class DuetRun:
         show_s: Seconds of music played.
         lead_beats: Beats the show started before the window (the seed's empty last bars).
         underruns, shifted, dropped: The scheduler's counts (0 on the virtual clock).
+        guard: The originality guard's summary line (`Voice.report_line`; None without a guard).
     """
 
     notes: tuple[NoteEvent, ...]
@@ -76,6 +79,7 @@ class DuetRun:
     underruns: int
     shifted: int
     dropped: int
+    guard: str | None
 
 
 def write_seed(window: SongWindow, path: Path) -> Path:
@@ -161,9 +165,10 @@ def play_window(window: SongWindow, piano: PianoChoice, duet: bool) -> DuetRun:
         show = build_show(window, piano, duet, Path(folder))
     engine = show.engine
     voice = engine.voices[PIANO]
-    lead = window.seed_beats - voice.stream.position_beats  # type: ignore[attr-defined]
+    assert isinstance(voice, PianoVoice)
+    lead = window.seed_beats - voice.stream.position_beats  # the seed's beats the stream read: it goes on from there
     if not 0.0 <= lead <= window.seed_beats:
-        raise RuntimeError(f"song {window.song_id}: the seed was read as {voice.stream.position_beats} beats")  # type: ignore[attr-defined]
+        raise RuntimeError(f"song {window.song_id}: the seed was read as {voice.stream.position_beats} beats")
     sink = MemorySink()
     engine.router.sinks.append(sink)
     plan = performer_plan(window.melody, lead, window.window_beats, engine.clock.time_at) if duet else []
@@ -174,4 +179,5 @@ def play_window(window: SongWindow, piano: PianoChoice, duet: bool) -> DuetRun:
     notes = tuple(NoteEvent(n.onset_beats - lead, n.pitch, n.velocity, n.duration_beats) for n in sent_notes(sink))
     counts = report.counts
     return DuetRun(notes, sum(1 for _, order, _ in plan if order == 1), len(engine.performer.heard),
-                   voice.tokens, wall_s, show_s, lead, counts.underruns, counts.shifted, counts.dropped)  # type: ignore[attr-defined]
+                   voice.tokens, wall_s, show_s, lead, counts.underruns, counts.shifted, counts.dropped,
+                   voice.report_line())

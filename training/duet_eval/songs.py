@@ -21,15 +21,21 @@ import mido
 
 from encore.models.errors import EncoreError
 from encore.models.notes import NoteEvent
-from encore.training.duet_eval.chords import ChordSpan, chord_distribution, chord_span, read_chord_lines
+from encore.training.duet_eval.chords import (
+    ChordSpan,
+    chord_distribution,
+    chord_span,
+    read_chord_lines,
+    shift_chords,
+)
 from encore.training.piano.sources import split_of
 
 TRACKS = ("MELODY", "BRIDGE", "PIANO")
 """POP909's parts: the melody (the performer's), a secondary melody and the accompaniment."""
 REAL_ACCOMPANIMENT = ("PIANO", "BRIDGE")
 """The parts that make the song's real accompaniment."""
-BEAT_TOLERANCE = 0.01
-"""The annotated beats may stray this much (as a share of a beat) from the tempo's grid."""
+BEAT_TOLERANCE = 0.05
+"""Each annotated beat may stray this much (in beats) from the MIDI tempo's grid."""
 
 
 class SongSkipped(Exception):
@@ -125,7 +131,10 @@ def _midi_parts(path: Path) -> tuple[float, dict[str, list[tuple[float, int, int
     if len(tempos) > 1:
         raise SongSkipped(f"tempo changes ({len(tempos)} tempos)")
     tempo = tempos.pop() if tempos else 500_000
-    seconds = lambda tick: tick * tempo / (1e6 * midi.ticks_per_beat)  # noqa: E731
+
+    def seconds(tick: int) -> float:
+        return tick * tempo / (1e6 * midi.ticks_per_beat)
+
     parts: dict[str, list[tuple[float, int, int, float]]] = {}
     for track in midi.tracks:
         if track.name not in TRACKS:
@@ -161,13 +170,16 @@ def read_song(folder: Path, song_id: str, metre: tuple[int, int]) -> Pop909Song:
     bpm, parts = _midi_parts(song / f"{song_id}.mid")
     beats = _beats(song / "beat_midi.txt")
     origin, beat_s = beats[0][0], 60.0 / bpm
-    if any(abs((time - origin) / beat_s - index) > BEAT_TOLERANCE * max(1, index) for index, (time, _, _) in enumerate(beats)):
+    if any(abs((time - origin) / beat_s - index) > BEAT_TOLERANCE for index, (time, _, _) in enumerate(beats)):
         raise SongSkipped("the annotated beats do not follow the MIDI tempo")
     bar_column = 2 if beats_per_measure == 2 else 1  # duple: the annotation's two-measure (4-beat) bars
     first_bar = next((index for index, row in enumerate(beats) if row[bar_column]), None)
     if first_bar is None:
         raise SongSkipped("no annotated bar line")
-    to_beats = lambda seconds: (seconds - origin) / beat_s  # noqa: E731
+
+    def to_beats(seconds: float) -> float:
+        return (seconds - origin) / beat_s
+
     tracks = {name: tuple(sorted((NoteEvent(to_beats(on), pitch, velocity, (end - on) / beat_s)
                                   for on, pitch, velocity, end in parts.get(name, [])), key=_onset_order))
               for name in TRACKS}
@@ -197,14 +209,16 @@ def song_window(song: Pop909Song, bars: int, seed_bars: int) -> SongWindow:
                  for n in song.tracks["PIANO"] if seed_start <= n.onset_beats < start)
     if not seed:
         raise SongSkipped("no PIANO notes in the seed bars")
-    moved = lambda n: NoteEvent(n.onset_beats - start, n.pitch, n.velocity, n.duration_beats)  # noqa: E731
+
+    def moved(n: NoteEvent) -> NoteEvent:
+        return NoteEvent(n.onset_beats - start, n.pitch, n.velocity, n.duration_beats)
+
     real = sorted((n for name in REAL_ACCOMPANIMENT for n in song.tracks[name]), key=_onset_order)
-    chords = tuple(ChordSpan(c.start - start, c.end - start, c.label, c.pitch_classes) for c in song.chords
-                   if c.end > seed_start and c.start < start + window + bar)
+    chords = shift_chords([c for c in song.chords if c.end > seed_start and c.start < start + window + bar], -start)
     return SongWindow(
         song_id=song.song_id, bpm=song.bpm, measure_beats=song.measure_beats, bar_beats=bar, start_beats=start,
         window_beats=window, seed=seed, seed_beats=seed_beats,
         melody=tuple(moved(n) for n in melody if n.end_beats > seed_start and n.onset_beats < start + window),
         accompaniment=tuple(moved(n) for n in real if start <= n.onset_beats < start + window),
-        chords=chords, distribution=chord_distribution(song.chords),
+        chords=tuple(chords), distribution=chord_distribution(song.chords),
     )
