@@ -73,14 +73,15 @@ class CheckReport:
             + f") at NDTW >= {self.threshold:g}, in {self.seconds:.1f} s",
         ]
         for flag in self.flags:
-            out.append(f"FLAG entry {_clock(flag.entry_s)}  {flag.source} at {_clock(flag.source_s)}  "
+            out.append(f"FLAG entry {clock_text(flag.entry_s)}  {flag.source} at {clock_text(flag.source_s)}  "
                        f"NDTW {flag.ndtw:.4f}")
         out.append(f"{len(self.flags)} flagged pairs in {self.flagged_chunks} chunks" if self.flags
                    else "clean: no chunk reaches the threshold")
         return out
 
 
-def _clock(seconds: float) -> str:
+def clock_text(seconds: float) -> str:
+    """Seconds as `m:ss.sss`, the time format of copy-check reports."""
     minutes, rest = divmod(float(seconds), 60.0)
     return f"{int(minutes)}:{rest:06.3f}"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from encore.models.errors import EncoreError
 from encore.models.originality.index import FingerprintIndex
-from encore.training.challenge.check import default_threshold, flags_from_matches
+from encore.training.challenge.check import clock_text, default_threshold, flags_from_matches
 from encore.training.challenge.chunks import ChunkConfig, read_steps, stride_to_steps
 from encore.training.challenge.corpus import load_corpus
 from encore.training.challenge.plagiarism import entry_queries, search
@@ -49,8 +49,8 @@ class ClosePassage:
         """One line of the report."""
         mark = "FLAG " if self.flagged else "close"
         guard = f"; guard: {self.guard}" if self.guard is not None else ""
-        return (f"{mark} {_clock(self.start_s)}  by {MODE_NAME[self.transposed]:8s} NDTW {self.ndtw:.6f} "
-                f"(flag at {default_threshold(self.transposed):g})  {self.source} at {_clock(self.source_s)}{guard}")
+        return (f"{mark} {clock_text(self.start_s)}  by {MODE_NAME[self.transposed]:8s} NDTW {self.ndtw:.6f} "
+                f"(flag at {default_threshold(self.transposed):g})  {self.source} at {clock_text(self.source_s)}{guard}")
 
 
 @dataclass
@@ -80,10 +80,6 @@ class RecordingReport:
                    else "clean: no chunk comes close to a training file")
         return out
 
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(float(seconds), 60.0)
-    return f"{int(minutes)}:{rest:06.3f}"
 
 
 def report_recording(recording: Path, data_root: Path, sources: Sequence[str], stride_s: float = 5.0,
