@@ -71,16 +71,27 @@ class PerformerSettings:
             raise ValueError("channel: must be 1-16")
 
 
-def check_mode(mode: str, voices: Mapping[str, Voice]) -> None:
+def check_mode(mode: str, voices: Mapping[str, Voice], revisions: bool = True) -> None:
     """Whether a show with `voices` can play in `mode`.
 
+    Args:
+        mode: The mode asked.
+        voices: The show's voices.
+        revisions: Whether the engine revises its lookahead (`EngineConfig.commit_s` is not None).
+
     Raises:
-        CommandError: the mode is unknown, or the voice it needs is missing.
+        CommandError: the mode is unknown, the voice it needs is missing, or a duet's piano cannot take
+            the performer's notes in (with revisions off, or a piano that cannot rewind, they would wait for
+            a revision that never comes).
     """
     if mode not in MODES:
         raise CommandError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
-    if mode in ("call-response", "duet") and _piano(voices) is None:
+    piano = _piano(voices)
+    if mode in ("call-response", "duet") and piano is None:
         raise CommandError(f"performer: mode {mode} needs a piano voice (voices: {', '.join(voices)})")
+    if mode == "duet" and piano is not None and not (revisions and piano.revisable):
+        raise CommandError("performer: mode duet needs revisions (commit_s set and a piano that can rewind): "
+                           "the piano takes the performer's notes in only by rendering again")
     if mode == "drums-follow" and _drums(voices) is None:
         raise CommandError(f"performer: mode drums-follow needs a drum voice (voices: {', '.join(voices)})")
 
@@ -114,8 +125,13 @@ class Performer:
         return bool(self._call or self._held) and self.mode == "call-response"
 
     def start(self, show: ShowControl) -> None:
-        """Enter the settings' mode (before the show plays)."""
+        """Enter the settings' mode (before the show plays).
+
+        Raises:
+            CommandError: the show cannot play in that mode (`check_mode`).
+        """
         if self.settings.mode != "off":
+            check_mode(self.settings.mode, show.voices, show.horizon.config.commit_s is not None)
             self.set_mode(show, self.settings.mode)
 
     def note(self, show: ShowControl, pitch: int, velocity: int, beat: float) -> None:
@@ -221,12 +237,11 @@ class Performer:
         import time
 
         piano = _piano(show.voices)
-        if piano is None or piano.name not in show.live:
+        if piano is None or not show.horizon.revises(piano):  # not live (or no revisions: refused at start)
             return
         piano.hear(note)
         beat = show.horizon.commit_beat()
-        if show.horizon.revises(piano):
-            show.horizon.revise(piano, beat)
+        show.horizon.revise(piano, beat)
         self.heard.append((beat, time.perf_counter()))
 
     # Call and response -------------------------------------------------------------------------------

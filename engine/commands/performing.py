@@ -22,7 +22,7 @@ class SetPerformer(Command, wire="performer"):
             raise CommandError(f"mode: must be one of {', '.join(MODES)}, got {self.mode!r}")
 
     def check(self, show: ShowControl) -> None:
-        check_mode(self.mode, show.voices)
+        check_mode(self.mode, show.voices, show.horizon.config.commit_s is not None)
 
     def apply(self, show: ShowControl, at_beat: float | None, asked: Asked) -> None:
         show.performer.set_mode(show, self.mode)
