@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from encore.stage.cli import eval_continuations
 from encore.stage.cli.data import add_corpus_arguments
 
 
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--long-windows", type=int, default=64, help="context-long windows for the loss by position")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
     parser.set_defaults(handler=run_eval_piano)
+    eval_continuations.add_parser(sub)
 
 
 def run_eval_piano(args: argparse.Namespace) -> int:
