@@ -15,6 +15,8 @@
     [performer]                      # a performer on --midi-in (optional; docs/engine.md)
     mode = "duet"                    # "off", "call-response", "duet" or "drums-follow"
     silence_s = 2.0                  # call-response: the piano answers after this much silence
+    [guard]                          # the piano's originality guard (docs/guard.md); enabled = false: off
+    threshold = 7                    # top-line notes in a row found in one training piece (5-64)
     [[songs]]                        # played in order; each starts on a bar line
     name = "Opening"                 # how surfaces name it (default: the seed's file name, or "song N")
     seed = "seeds/pop909_003.mid"    # relative to the setlist
@@ -38,13 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mido
-
 from encore.engine.clock import MAX_BPM, MIN_BPM, bar_beats, beats_to_seconds, parse_time_signature
 from encore.engine.performer import MODES as PERFORMER_MODES
 from encore.engine.performer import PerformerSettings
+from encore.engine.seed_file import check_seed
 from encore.engine.setlist_reader import SetlistError, SetlistReader, shown
 from encore.engine.voices.drums import DEFAULT_GROOVE, DrumPart
+from encore.engine.voices.originality import GuardSettings
 from encore.models.errors import EncoreError, SeedError
 from encore.models.piano.styles import STYLES
 from encore.models.sampling_config import SAMPLING_FIELDS, SamplingConfig
@@ -52,7 +54,7 @@ from encore.models.sampling_config import SAMPLING_FIELDS, SamplingConfig
 UNTIL_NEXT = "until next"
 """A song's `bars` for a song that plays until a `Next` command."""
 TRANSITIONS = ("cut", "crossfade")
-TABLES = ("title", "show", "outputs", "piano", "click", "drums", "performer", "songs")
+TABLES = ("title", "show", "outputs", "piano", "click", "drums", "performer", "guard", "songs")
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,7 @@ class Setlist:
     drums: DrumSettings | None = None
     outputs: Outputs = field(default_factory=Outputs)
     performer: PerformerSettings = field(default_factory=PerformerSettings)
+    guard: GuardSettings = field(default_factory=GuardSettings)
 
     @property
     def time_signature(self) -> tuple[int, int]:
@@ -332,6 +335,7 @@ def load_setlist(path: Path) -> Setlist:
         drums=reader.build(DrumSettings, raw["drums"], ("drums",)) if "drums" in raw else None,
         outputs=reader.build(Outputs, raw.get("outputs", {}), ("outputs",)),
         performer=reader.build(PerformerSettings, raw.get("performer", {}), ("performer",)),
+        guard=reader.build(GuardSettings, raw.get("guard", {}), ("guard",)),
     )
     _check_voices(reader, setlist)
     return setlist
@@ -375,22 +379,6 @@ def _check_voices(reader: SetlistReader, setlist: Setlist) -> None:
                 check_seed(setlist.seed_path(song))
             except SeedError as error:
                 raise SeedError(str(reader.error(("songs", i), "seed", str(error)))) from None
-
-
-def check_seed(path: Path) -> None:
-    """Make sure a seed is a readable MIDI file with at least one note.
-
-    Raises:
-        SeedError: naming the file and what is wrong.
-    """
-    try:
-        midi = mido.MidiFile(path)
-    except FileNotFoundError as error:
-        raise SeedError(f"seed {path} does not exist") from error
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as error:
-        raise SeedError(f"seed {path} is not a readable MIDI file ({error})") from error
-    if not any(msg.type == "note_on" and msg.velocity > 0 for track in midi.tracks for msg in track):
-        raise SeedError(f"seed {path} holds no notes")
 
 
 def _check_midi_numbers(channel: int, program: int) -> None:

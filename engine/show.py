@@ -35,7 +35,7 @@ from encore.engine.songs import Crossfade, SongPlan
 from encore.engine.voices.base import Voice
 from encore.engine.voices.drums import DrumVoice
 from encore.engine.voices.note_tap import NoteTap
-from encore.engine.voices.originality import OriginalityGuard
+from encore.engine.voices.originality import GuardSettings, OriginalityGuard, open_guard
 from encore.engine.voices.pattern import PatternVoice, click_pattern
 from encore.engine.voices.piano import PianoVoice
 from encore.models.errors import EncoreError
@@ -114,7 +114,7 @@ def build_voices(setlist: Setlist) -> list[Voice]:
     piano_tap: NoteTap | None = None
     if setlist.piano is not None:
         stream = _piano_stream(setlist.piano, setlist.folder)
-        guard = _originality_guard(setlist.piano, setlist.folder)
+        guard = _originality_guard(setlist.piano, setlist.folder, setlist.guard)
         piano = PianoVoice(stream, setlist.seed_path(first), "piano", setlist.piano.channel - 1,
                            setlist.piano.program, first.sampling, guard=guard)
         if setlist.drums is not None:
@@ -326,14 +326,13 @@ def _piano_stream(settings: PianoSettings, folder: Path) -> PianoStream:
     return stream
 
 
-def _originality_guard(settings: PianoSettings, folder: Path) -> OriginalityGuard | None:
-    """The guard over the fingerprint index beside the piano's checkpoint (off, in one log line, if it has
-    none); no guard for the tiny random model, which learned no corpus."""
-    from encore.models.originality.index import INDEX_FILE
-
+def _originality_guard(settings: PianoSettings, folder: Path, guard: GuardSettings) -> OriginalityGuard | None:
+    """The guard over the fingerprint index beside the piano's checkpoint as the setlist's `[guard]` asks
+    (off, in one log line, if the checkpoint has none); no guard for the tiny random model, which learned no
+    corpus."""
     if settings.checkpoint == TINY_CHECKPOINT:
         return None
-    return OriginalityGuard.open(_checkpoint_in(folder, settings.checkpoint, "piano") / INDEX_FILE)
+    return open_guard(_checkpoint_in(folder, settings.checkpoint, "piano"), guard)
 
 
 def _checkpoint_in(folder: Path, name: str, family: str) -> Path:

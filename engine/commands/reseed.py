@@ -9,6 +9,7 @@ from pathlib import Path
 from encore.engine.commands.checks import check_voice_name, find_voice, is_number
 from encore.engine.control import Command, CommandError, ShowControl, wire_field
 from encore.engine.latency import Asked
+from encore.engine.seed_file import check_seed
 from encore.engine.voices.base import Seed
 from encore.engine.voices.drums import DrumVoice
 from encore.models.errors import EncoreError
@@ -38,10 +39,6 @@ class Reseed(Command, wire="reseed"):
         if isinstance(voice, DrumVoice):
             raise CommandError(f"voice {self.voice} takes no seed; send SetGroove")
         if isinstance(self.seed, Path):
-            # Here, not at the top: the setlist module reads the piano's tokenizer (torch), and the wire
-            # format (`encore send` too) imports every command without a model.
-            from encore.engine.setlist import check_seed
-
             try:
                 check_seed(self.seed)
             except EncoreError as error:

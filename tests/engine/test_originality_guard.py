@@ -4,94 +4,39 @@ broken index never holds a show up."""
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pytest
 from engine_helpers import assert_no_hanging_notes, note_ons
+from originality_helpers import (
+    COOL,
+    MELODY,
+    REPO,
+    SEED,
+    STEP,
+    CopyingStream,
+    flagged_by,
+    melody_index,
+    sounded,
+)
 
 from encore.engine.clock import VirtualClock
 from encore.engine.engine import Engine, EngineConfig
-from encore.engine.midi import MidiEvent
 from encore.engine.report import ShowReport
+from encore.engine.setlist import PianoSettings, SetlistError, load_setlist
+from encore.engine.show import _originality_guard
 from encore.engine.sinks.base import MemorySink
-from encore.engine.voices.originality import OriginalityGuard
+from encore.engine.voices.originality import (
+    TURNED_OFF,
+    GuardSettings,
+    GuardTuning,
+    OriginalityGuard,
+    open_guard,
+)
 from encore.engine.voices.piano import PianoVoice
 from encore.models.notes import NoteEvent
-from encore.models.originality.fingerprints import FingerprintConfig, ngram_hashes
 from encore.models.originality.index import INDEX_FILE, FingerprintIndex
-from encore.models.originality.melody import passage_top_line
 from encore.models.sampling_config import SamplingConfig
-
-REPO = Path(__file__).resolve().parents[2]
-SEED = REPO / "setlists" / "seeds" / "pop909_003.mid"
-STEP = 0.5
-MELODY = [int(p) for p in np.random.default_rng(7).choice(np.arange(40, 100), 48, replace=False)]
-"""The training piece the stream knows by heart: 48 different pitches, one every half beat."""
-COOL = SamplingConfig(temperature=0.2)
-"""A low temperature: the natural way a model plays back what it learned."""
-
-
-@dataclass
-class CopyingStream:
-    """An in-memory twin of `PianoStream` that plays `MELODY` over and over (a note per token, every half
-    beat) while it samples cool, and a semitone higher at an onset sampled at temperature 1 or more; it
-    remembers every step, so a rewind is exact."""
-
-    sampling: SamplingConfig
-    position_beats: float = 0.0
-    awaiting_note: bool = False
-    past_last_onset: bool = True
-    primes: int = 0
-    hot: list[float] = field(default_factory=list)
-
-    def enable_rewind(self, tokens: int) -> None:
-        assert tokens > 0
-
-    def prime_midi(self, path: Path) -> None:
-        self.primes += 1
-
-    def step(self) -> list[NoteEvent]:
-        index = round(self.position_beats / STEP)
-        pitch = MELODY[index % len(MELODY)]
-        if self.sampling.temperature >= 1.0:
-            pitch += 1
-            self.hot.append(self.position_beats)
-        note = NoteEvent(self.position_beats, pitch, 80, STEP)
-        self.position_beats += STEP
-        return [note]
-
-    def rewind_to(self, beat: float) -> float | None:
-        target = math.ceil(beat / STEP - 1e-9) * STEP
-        if target > self.position_beats:
-            return None
-        self.position_beats = target
-        return target
-
-
-def melody_index() -> FingerprintIndex:
-    config = FingerprintConfig()
-    line = passage_top_line([NoteEvent(i * STEP, p, 80, STEP) for i, p in enumerate(MELODY * 2)])
-    hashes, informative = ngram_hashes(line, config)
-    return FingerprintIndex.from_hashes([hashes[informative]], ["training/melody"], config)
-
-
-def sounded(events: Sequence[MidiEvent], track: str = "piano") -> list[NoteEvent]:
-    """The notes that sounded (note-on to note-off), in show beats."""
-    started: dict[int, MidiEvent] = {}
-    notes = []
-    for event in events:
-        if event.track != track:
-            continue
-        if event.is_note_on:
-            started[event.message[1]] = event
-        elif event.is_note_off and event.message[1] in started:
-            on = started.pop(event.message[1])
-            notes.append(NoteEvent(on.beat, on.message[1], on.message[2], event.beat - on.beat))
-    return sorted(notes, key=lambda note: (note.onset_beats, note.pitch))
 
 
 def play(voice: PianoVoice, seconds: float = 20.0) -> tuple[MemorySink, ShowReport, Engine]:
@@ -113,16 +58,7 @@ def test_a_copied_passage_is_rendered_again_before_it_sounds() -> None:
     index = melody_index()
     stream = CopyingStream(COOL)
     guard = OriginalityGuard(index)
-    flagged: list[float] = []
-    review = guard.review
-
-    def spy(notes: Sequence[NoteEvent], complete_before: float) -> float | None:
-        beat = review(notes, complete_before)
-        if beat is not None:
-            flagged.append(beat)
-        return beat
-
-    guard.review = spy  # type: ignore[method-assign]
+    flagged = flagged_by(guard)
     voice = PianoVoice(stream, SEED, sampling=COOL, guard=guard)
     sink, report, engine = play(voice)
     notes = sounded(sink.events)
@@ -174,13 +110,65 @@ def test_a_check_that_fails_turns_the_guard_off_and_the_show_plays_on(caplog: py
     assert guard.state().status == "off: the check failed (RuntimeError)"
 
 
-def test_a_show_of_the_shipped_piano_has_the_guard_on() -> None:
-    from encore.engine.setlist import PianoSettings
-    from encore.engine.show import _originality_guard
+def test_a_show_of_the_shipped_piano_has_the_guard_on_unless_its_setlist_turns_it_off(
+        caplog: pytest.LogCaptureFixture) -> None:
+    shipped = _originality_guard(PianoSettings(), REPO, GuardSettings())
+    assert shipped is not None and shipped.on and shipped.state().status == "on" and shipped.min_run == 3
+    strict = _originality_guard(PianoSettings(), REPO, GuardSettings(threshold=5))
+    assert strict is not None and strict.on and strict.min_run == 1
+    with caplog.at_level(logging.WARNING):
+        off = _originality_guard(PianoSettings(), REPO, GuardSettings(enabled=False))
+    assert off is not None and not off.on and off.state().status == TURNED_OFF and not caplog.records
+    assert off.state().summary() == "originality guard off: turned off"
+    assert _originality_guard(PianoSettings(checkpoint="tiny"), REPO, GuardSettings()) is None
 
-    shipped = _originality_guard(PianoSettings(), REPO)
-    assert shipped is not None and shipped.on and shipped.state().status == "on"
-    assert _originality_guard(PianoSettings(checkpoint="tiny"), REPO) is None
+
+@pytest.mark.parametrize(("threshold", "first"), [(None, 7), (5, 5), (9, 9), (12, 12)])
+def test_the_threshold_is_the_top_line_notes_in_a_row_that_make_a_copy(threshold: int | None, first: int) -> None:
+    guard = OriginalityGuard(melody_index(), GuardTuning(threshold=threshold))
+    flagged = flagged_by(guard)
+    sink, report, _ = play(PianoVoice(CopyingStream(COOL), SEED, sampling=COOL, guard=guard))
+    assert flagged[0] == (first - 1) * STEP  # the onset of the first-th note of the piece in a row
+    assert guard.state().rerendered == len(flagged) and report.voice_failures == []
+
+
+@pytest.mark.parametrize(("base", "first"), [(0.0, 1.0), (0.2, 1.0), (1.0, 1.5), (2.0, 3.0)])
+def test_a_matched_onset_is_sampled_hotter_than_the_voice_samples(base: float, first: float) -> None:
+    """Hotter than the voice's own even above `hot_temperature`: a rewind restores the sampler's state, so
+    the voice's own temperature would sample the same copy again."""
+    guard = OriginalityGuard(melody_index())
+    notes = [NoteEvent(i * STEP, pitch, 80, STEP) for i, pitch in enumerate(MELODY[:8])]
+    beat = guard.review(notes, 8 * STEP)
+    assert beat == 6 * STEP
+    own = SamplingConfig(temperature=base)
+    assert guard.sampling(own, beat).temperature == pytest.approx(first)
+    assert guard.sampling(own, beat + STEP) == own  # past the onset: the voice's own again
+    guard.forget_from(beat)
+    assert guard.review(notes[6:], 8 * STEP) == beat  # the same copy once more: hotter still
+    assert guard.sampling(own, beat).temperature == pytest.approx(first * 1.5)
+
+
+def test_the_setlist_guard_table_turns_the_guard_off_or_names_its_threshold(tmp_path: Path) -> None:
+    (tmp_path / "set.toml").write_text("[click]\n[[songs]]\nbars = 1\n")
+    assert load_setlist(tmp_path / "set.toml").guard == GuardSettings(enabled=True, threshold=None)
+    (tmp_path / "set.toml").write_text("[click]\n[guard]\nenabled = false\nthreshold = 9\n[[songs]]\nbars = 1\n")
+    assert load_setlist(tmp_path / "set.toml").guard == GuardSettings(enabled=False, threshold=9)
+    guard = open_guard(tmp_path, GuardSettings(enabled=False))
+    assert not guard.on and guard.state().status == TURNED_OFF
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ("[guard]\nthreshold = 4\n", ":2: [guard]: threshold must be 5-64 top-line notes in a row (default: the index's own, 7), got 4"),
+    ("[guard]\nthreshold = 7.5\n", ":2: [guard]: threshold must be a whole number, got 7.5"),
+    ("[guard]\nenabled = 'no'\n", ':2: [guard]: enabled must be true or false, got "no"'),
+    ("[guard]\nmin_run = 3\n", ':2: [guard]: unknown field "min_run" (fields: enabled, threshold)'),
+])
+def test_a_bad_guard_table_is_one_line(tmp_path: Path, table: str, message: str) -> None:
+    path = tmp_path / "set.toml"
+    path.write_text(f"{table}[click]\n[[songs]]\nbars = 1\n")
+    with pytest.raises(SetlistError) as raised:
+        load_setlist(path)
+    assert str(raised.value) == f"{path}{message}"
 
 
 @pytest.mark.slow
@@ -204,16 +192,7 @@ def test_the_shipped_piano_primed_with_a_training_file_is_kept_from_copying() ->
     assert copied.matched, "the control run should play back a training passage"
 
     guard = OriginalityGuard(index)
-    flagged: list[float] = []
-    review = guard.review
-
-    def spy(notes: Sequence[NoteEvent], complete_before: float) -> float | None:
-        beat = review(notes, complete_before)
-        if beat is not None:
-            flagged.append(beat)
-        return beat
-
-    guard.review = spy  # type: ignore[method-assign]
+    flagged = flagged_by(guard)
     guarded, report, _ = play(PianoVoice(PianoStream(bundle, seed=1), song, sampling=cool, guard=guard), 30.0)
     notes = sounded(guarded.events)
     assert guard.state().rerendered >= 1 and guard.state().let_through == 0 and report.voice_failures == []
