@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from encore.models.sampling_config import SamplingConfig
+from encore.stage.cli.guard_options import add_guard_arguments, guard_from_args
 from encore.stage.cli.sampling_options import add_sampling_arguments, sampling_from_args
 
 
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--int8", action="store_true", help="int8 weights on the CPU (faster; see BENCHMARKS.md)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (one is fastest for a single stream on a small CPU)")
+    add_guard_arguments(parser, "on at the index's own threshold; not for --challenge")
     challenge = parser.add_argument_group("challenge entries (see docs/challenge.md)")
     challenge.add_argument("--challenge", action="store_true",
                            help="write a challenge entry: exactly --seconds long (the grader wants 3600), timed for "
@@ -38,34 +40,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    """Load, prime, sample until the wanted length, write."""
+    """Load, prime, sample until the wanted length under the originality guard, write."""
     import torch
 
+    from encore.engine.guarded_generation import generate_guarded
+    from encore.engine.voices.originality import open_guard
     from encore.models.errors import EncoreError
     from encore.models.midi_io import read_seed
     from encore.models.midi_writer import write_notes
     from encore.models.piano.checkpoint import load_piano
     from encore.models.piano.stream import PianoStream
+    from encore.models.shipped import resolve_checkpoint
 
     if args.seconds <= 0:
         raise EncoreError("--seconds must be positive")
     sampling = sampling_from_args(args)
+    guard_settings = guard_from_args(args)
     seed_score = read_seed(args.seed)
     bpm = args.bpm or (seed_score.tempos[0].qpm if len(seed_score.tempos) else 120.0)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.set_num_threads(max(1, args.threads))
     if args.challenge:
+        if args.guard_threshold is not None:
+            raise EncoreError("--guard-threshold: a --challenge entry is not guarded (docs/guard.md)")
         return run_challenge(args, sampling, device)
-    stream = PianoStream(load_piano(args.checkpoint, device=device, int8=args.int8), sampling, seed=args.random_seed)
+    folder = resolve_checkpoint(args.checkpoint, "piano")
+    guard = open_guard(folder, guard_settings)
+    stream = PianoStream(load_piano(folder, device=device, int8=args.int8), sampling, seed=args.random_seed)
     seed_notes = stream.prime_midi(args.seed)
     start = stream.position_beats
-    continuation = stream.generate_until(start + args.seconds * bpm / 60.0)
+    continuation = generate_guarded(stream, start + args.seconds * bpm / 60.0, guard)
     notes = continuation if args.continuation_only else seed_notes + continuation
     if args.continuation_only:
         notes = [type(n)(n.onset_beats - start, n.pitch, n.velocity, n.duration_beats) for n in notes]
     write_notes(args.out, notes, bpm=bpm)
     print(f"wrote {args.out}: {len(continuation)} new notes over {args.seconds:g} s at {bpm:.1f} bpm "
           f"({stream.tokens_generated} tokens)")
+    print(guard.state().summary())
     return 0
 
 

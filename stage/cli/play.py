@@ -12,9 +12,11 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from encore.stage.cli.guard_options import add_guard_arguments, guard_from_args
 from encore.stage.cli.sync_options import add_sync_arguments, sync_surfaces
 from encore.stage.controllers.options import add_midi_in_arguments, controller_surface_from_args
 from encore.stage.mqtt.options import add_mqtt_arguments, mqtt_surface_from_args
@@ -47,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     play.add_argument("--audio-device", help="live audio output, a name or part of it (default: JACK's if a "
                       "JACK server runs, else the default device)")
     play.add_argument("--no-ui", action="store_true", help="no terminal UI, even when run in a terminal")
+    add_guard_arguments(play, "the setlist's [guard], else on at the index's own threshold")
     add_mqtt_arguments(play)
     add_midi_in_arguments(play)
     add_sync_arguments(play)
@@ -69,6 +72,7 @@ def _play(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="encore: %(message)s")
     setlist = load_setlist(args.setlist)
+    setlist = replace(setlist, guard=guard_from_args(args, setlist.guard))
     record, wav = args.record, args.wav
     if args.headless and record is None and wav is None and setlist.outputs.record is None and setlist.outputs.wav is None:
         record, wav = Path("out") / f"{args.setlist.stem}.mid", Path("out") / f"{args.setlist.stem}.wav"

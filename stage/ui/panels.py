@@ -18,6 +18,7 @@ from textual.widgets import Digits, Label, Static
 
 from encore.engine.sinks.base import SinkStatus
 from encore.engine.snapshot import ShowSnapshot, VoiceSnapshot
+from encore.engine.voices.originality import ON as GUARD_ON
 
 STATE_STYLES = {"open": "bold #00ff5f", "paused": "bold #ffd700", "off": "bold #ff5f5f", "dropped": "bold #ff5f5f",
                 "closed": "#8a8a8a", "stopped": "bold #ff5f5f"}
@@ -43,12 +44,14 @@ def song_line(snapshot: ShowSnapshot) -> str:
 
 
 def voice_lines(snapshot: ShowSnapshot, selected: int) -> list[tuple[str, bool]]:
-    """A header and a line per voice (`▶` marks `selected`), each with whether it is highlighted."""
+    """A header and a line per voice (`▶` marks `selected`), each with whether it is highlighted; a voice with
+    an originality guard ends with `guard N` (passages rendered again) or `guard off`."""
     lines = [(f"  # {'voice':<8} {'temp':>5} {'top-p':>5}  {'seed / groove':<28} mix", False)]
     for i, voice in enumerate(snapshot.voices):
         mark = "▶" if i == selected else " "
         lines.append((f"{mark} {i + 1} {voice.name[:8]:<8} {voice.sampling.temperature:>5.2f} "
-                      f"{voice.sampling.top_p:>5.2f}  {_source(voice)[:28]:<28} {_mix(voice)}", i == selected))
+                      f"{voice.sampling.top_p:>5.2f}  {_source(voice)[:28]:<28} {_mix(voice)}{_guard(voice)}",
+                      i == selected))
     return lines
 
 
@@ -67,7 +70,8 @@ def health_line(snapshot: ShowSnapshot) -> str:
     """Lookahead, underruns, decoding speed, sender jitter p99 and notes sent, on one line."""
     speed = "-" if snapshot.decode_tokens_per_s is None else f"{snapshot.decode_tokens_per_s:.0f}"
     late = f" ({snapshot.shifted} late, {snapshot.dropped} lost)" if snapshot.underruns else ""
-    return (f"ahead {snapshot.lookahead_ms:.0f}/{snapshot.target_lookahead_ms:.0f} ms  "
+    behind = "BEHIND " if snapshot.strained else ""
+    return (f"{behind}ahead {snapshot.lookahead_ms:.0f}/{snapshot.target_lookahead_ms:.0f} ms  "
             f"underruns {snapshot.underruns}{late}  {speed} tok/s  "
             f"jitter {snapshot.jitter_p99_ms:.2f} ms  {snapshot.notes_sent} notes")
 
@@ -97,6 +101,13 @@ def _source(voice: VoiceSnapshot) -> str:
 def _mix(voice: VoiceSnapshot) -> str:
     flags = [flag for flag, on in (("FAILED", voice.failed), ("MUTE", voice.muted), ("SOLO", voice.soloed)) if on]
     return " ".join(flags) or ("on" if voice.audible else "off")
+
+
+def _guard(voice: VoiceSnapshot) -> str:
+    guard = voice.originality
+    if guard is None:
+        return ""
+    return f"  guard {guard.rerendered}" if guard.status == GUARD_ON else "  guard off"
 
 
 class Line(Static):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,10 @@ from pathlib import Path
 import mido
 import pytest
 
+from encore.models.notes import NoteEvent
+from encore.models.originality.fingerprints import FingerprintConfig, ngram_hashes
+from encore.models.originality.index import INDEX_FILE, FingerprintIndex
+from encore.models.originality.melody import passage_top_line
 from encore.models.piano.checkpoint import PianoBundle, save_piano
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -70,3 +76,65 @@ def test_every_subcommand_has_help() -> None:
     for command in (["generate"], ["data", "piano"], ["train", "piano"], ["play"], ["recover"], ["ports"]):
         result = encore(*command, "--help")
         assert result.returncode == 0 and "usage: encore" in result.stdout, command
+
+
+def written_notes(path: Path) -> list[NoteEvent]:
+    """The notes of a MIDI file `encore generate` wrote, in beats."""
+    midi = mido.MidiFile(path)
+    notes, started, tick = [], {}, 0
+    for message in midi.tracks[0]:
+        tick += message.time
+        if message.type == "note_on" and message.velocity > 0:
+            started[message.note] = (tick, message.velocity)
+        elif message.type in ("note_on", "note_off") and message.note in started:
+            onset, velocity = started.pop(message.note)
+            notes.append(NoteEvent(onset / midi.ticks_per_beat, message.note, velocity, (tick - onset) / midi.ticks_per_beat))
+    return sorted(notes, key=lambda note: (note.onset_beats, note.pitch))
+
+
+def test_generate_without_an_index_says_the_guard_is_off_and_writes(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mid"
+    result = encore("generate", "--seed", FIXTURES / "pop909" / "001.mid", "--seconds", "2", "--out", out,
+                    "--checkpoint", tiny_checkpoint, "--random-seed", "1", "--bpm", "120")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("originality guard off: ") and "no fingerprint index" in result.stdout
+    assert result.stderr.count("originality guard off") == 1 and out.exists()
+
+
+def test_generate_samples_a_copy_again_before_writing_it(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """The tiny model's own continuation becomes the training piece of an index beside a copy of it: the
+    same continuation generated again with the guard on is sampled again where it copies, and no 7 notes of
+    it in a row are written; with --no-guard it is written as it was."""
+    args = ["--seed", FIXTURES / "pop909" / "001.mid", "--seconds", "8", "--random-seed", "3", "--bpm", "120",
+            "--temperature", "0.5", "--continuation-only"]
+    first = encore("generate", *args, "--out", tmp_path / "first.mid", "--checkpoint", tiny_checkpoint, "--no-guard")
+    assert first.returncode == 0 and first.stdout.splitlines()[-1] == "originality guard off: turned off", first.stderr
+    original = written_notes(tmp_path / "first.mid")
+    config = FingerprintConfig()
+    hashes, informative = ngram_hashes(passage_top_line(original), config)
+    index = FingerprintIndex.from_hashes([hashes[informative]], ["self/first"], config)
+    assert index.match(original).matched
+    checkpoint = shutil.copytree(tiny_checkpoint, tmp_path / "indexed")
+    index.save(checkpoint / INDEX_FILE)
+
+    guarded = encore("generate", *args, "--out", tmp_path / "guarded.mid", "--checkpoint", checkpoint)
+    assert guarded.returncode == 0, guarded.stderr
+    summary = re.fullmatch(r"originality guard: (\d+) passages rendered again \(last like self/first\), 0 let through, "
+                           r"(\d+) renders checked", guarded.stdout.splitlines()[-1])
+    assert summary is not None and int(summary.group(1)) >= 1 and int(summary.group(2)) >= 16, guarded.stdout
+    assert not index.match(written_notes(tmp_path / "guarded.mid")).matched
+    again = encore("generate", *args, "--out", tmp_path / "again.mid", "--checkpoint", checkpoint, "--no-guard")
+    assert again.returncode == 0 and written_notes(tmp_path / "again.mid") == original
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--guard-threshold", "4"], "encore: error: --guard-threshold: must be 5-64 top-line notes in a row "
+                                 "(default: the index's own, 7), got 4"),
+    (["--no-guard", "--guard-threshold", "9"], "encore: error: --guard-threshold: the guard is off (--no-guard)"),
+    (["--challenge", "--guard-threshold", "9"], "encore: error: --guard-threshold: a --challenge entry is not guarded"),
+])
+def test_bad_guard_options_get_one_line(tiny_checkpoint: Path, tmp_path: Path, options: list[str], message: str) -> None:
+    result = encore("generate", "--seed", FIXTURES / "pop909" / "001.mid", "--out", tmp_path / "o.mid",
+                    "--checkpoint", tiny_checkpoint, *options)
+    assert result.returncode == 2 and result.stderr.startswith(message) and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o.mid").exists()

@@ -16,6 +16,7 @@ from encore.engine.engine import Engine, EngineConfig
 from encore.engine.results import Applied, Rejected
 from encore.engine.sinks.base import MemorySink
 from encore.engine.snapshot import ShowSnapshot
+from encore.engine.voices.originality import OriginalityGuard
 from encore.engine.voices.pattern import PatternVoice, click_pattern
 from encore.models.notes import NoteEvent
 from encore.stage.mqtt.payloads import (
@@ -29,6 +30,7 @@ from encore.stage.mqtt.payloads import (
     state_payload,
 )
 from encore.stage.mqtt.settings import StageTopics
+from tests.engine.originality_helpers import copying_engine, melody_index
 
 TOPICS = StageTopics("main")
 
@@ -83,6 +85,17 @@ def test_the_state_is_the_snapshot_without_its_notes_plus_tempo_and_stage() -> N
     assert [v["name"] for v in state["voices"]] == ["chords", "click"]
     assert all("recent_notes" not in v for v in state["voices"])
     assert snapshot.voices[0].recent_notes  # still in the snapshot itself
+
+
+def test_the_state_carries_the_piano_guards_counts() -> None:
+    guard = OriginalityGuard(melody_index())
+    engine = copying_engine(guard)
+    engine.run_offline(10.0)
+    state = json.loads(encode(state_payload(engine.snapshot(), "main")))
+    counts = guard.state()
+    assert counts.rerendered >= 3
+    assert state["voices"][0]["originality"] == {"status": "on", "reviews": counts.reviews, "rerendered": counts.rerendered,
+                                                 "let_through": 0, "last_match": "training/melody"}
 
 
 def test_control_messages_become_commands_or_one_line_errors(tmp_path: Path) -> None:
