@@ -77,7 +77,7 @@ def run_generate(args: argparse.Namespace) -> int:
     import torch
 
     from encore.models.piano.checkpoint import load_piano
-    from encore.training.grpo.compare import GenerationConfig, generate_samples
+    from encore.training.grpo.samples import GenerationConfig, generate_samples
 
     config = GenerationConfig(count=args.count, batch=args.batch, new_tokens=args.new_tokens,
                               temperature=args.temperature, seed=args.seed, prompts=args.prompts,
@@ -97,7 +97,7 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_real(args: argparse.Namespace) -> int:
     """Cut the real stretches and save the .npz."""
     from encore.models.piano.checkpoint import load_piano
-    from encore.training.grpo.compare import GenerationConfig, real_continuations, real_samples
+    from encore.training.grpo.samples import GenerationConfig, real_continuations, real_samples
 
     cache = prepared_piano_cache(args, required=True)
     tokenizer = load_piano(device="cpu").tokenizer
@@ -133,7 +133,8 @@ def parse_samples(specs: list[str]) -> list[tuple[str, Path]]:
 
 def run_report(args: argparse.Namespace) -> int:
     """Measure the sample files and write the report."""
-    from encore.training.grpo.compare import load_samples, write_report
+    from encore.training.grpo.compare import write_report
+    from encore.training.grpo.samples import load_samples
 
     sets = [load_samples(label, path) for label, path in parse_samples(args.samples)]
     paths = write_report(sets, args.out_dir, args.reference)

@@ -41,19 +41,11 @@ def add_train_grpo_parsers(subparsers: argparse._SubParsersAction) -> None:
     grpo.add_argument("--checkpoint", default=defaults["checkpoint"], help="base model: a folder or a shipped name")
     for name in ("group_size", "max_new_tokens", "inner_updates", "micro_batch", "prompt_tokens"):
         grpo.add_argument("--" + name.replace("_", "-"), type=int, default=defaults[name])
-    grpo.add_argument("--rollin-tokens", type=int, default=defaults["rollin_tokens"],
-                      help="tokens the policy plays after each prompt before its completions, as deep into an "
-                           "hour-long entry (no gradient; completions follow the last --prompt-tokens; default 0)")
     for name in ("temperature", "clip_epsilon", "beta", "split_fraction"):
         grpo.add_argument("--" + name.replace("_", "-"), type=float, default=defaults[name])
     grpo.add_argument("--prompts", choices=PROMPT_SOURCES, default=defaults["prompts"],
                       help="procedural prompts, prompts cut from the training split, or both")
     grpo.add_argument("--device", default=defaults["device"], help="auto, cpu or cuda")
-    grpo.add_argument("--refresh-critic-every", type=int, default=defaults["refresh_critic_every"],
-                      help="fine-tune the reward's critic on the policy's samples against real crops every N "
-                           "iterations (0: never; needs the critic in the reward and prepared data)")
-    grpo.add_argument("--refresh-critic-steps", type=int, default=defaults["refresh_critic_steps"],
-                      help="critic optimizer steps per refresh")
     _render_arguments(grpo, defaults)
     grpo.set_defaults(handler=run_train_grpo)
 
@@ -91,11 +83,11 @@ def run_train_grpo(args: argparse.Namespace) -> int:
     """Tune, export, print the metrics."""
     from encore.training.grpo.grpo import GrpoTrainer
 
-    cache = prepared_piano_cache(args, required=args.prompts != "procedural" or args.refresh_critic_every > 0)
+    cache = prepared_piano_cache(args, required=args.prompts != "procedural")
     fields = {name: getattr(args, name) for name in (
         "reward", "critic", "preference", "audiobox_checkpoint", "checkpoint", "group_size", "max_new_tokens", "inner_updates", "micro_batch",
-        "prompt_tokens", "rollin_tokens", "temperature", "clip_epsilon", "beta", "split_fraction", "prompts", "device",
-        "soundfont", "sample_rate", "crop_s", "render_workers", "refresh_critic_every", "refresh_critic_steps")}
+        "prompt_tokens", "temperature", "clip_epsilon", "beta", "split_fraction", "prompts", "device",
+        "soundfont", "sample_rate", "crop_s", "render_workers")}
     config = build_trainer_config(GrpoConfig, args, cache_dir=cache, **fields)
     metrics = GrpoTrainer(config).train()
     if metrics:

@@ -5,7 +5,6 @@ See docs/grpo.md. Modules: `render` (tokens and notes to audio through FluidSynt
 reward protocol, composition and registry), `symbolic` (note-level rewards), `critic` (the audio critic
 and its reward), `critic_train` (`encore train critic`), `audiobox` (optional adapter), `prompts`,
 `rollout` (KV-cached batched sampling with log-probs), `loss` (advantages, clipped ratio, KL), `grpo`
-(the trainer, `encore train grpo`), `critic_refresh` (the critic fine-tuned on the policy's samples as it
-trains, against reward hacking), `config` (settings), `negatives` (what the critic must rank below music),
+(the trainer, `encore train grpo`), `config` (settings), `negatives` (what the critic must rank below music),
 `preference*` (a Bradley-Terry reward on the arena's votes, `encore train preference`), `features` and
 `compare` (what tuning changed: `encore grpo-compare`)."""

@@ -51,24 +51,12 @@ class GrpoConfig(TrainerConfig, RenderSettings):
         micro_batch: sequences per forward/backward in an update (gradients are accumulated).
         prompts: `procedural`, `split` (cut from the training split) or `mixed` (each iteration picks one).
         split_fraction: in `mixed`, the probability that an iteration takes its prompts from the split.
-        prompt_tokens: length of a prompt cut from the split (BOS included); with `rollin_tokens`, of the
-            window the completions follow.
-        rollin_tokens: tokens the policy plays after each drawn prompt before the completions (no gradient,
-            through a rolling cache, as an hour-long entry plays); the completions then follow the window a
-            rolling cache holds there, its sink and last tokens (`prompt_tokens` in all), and `pace` measures
-            them against the whole real continuation of the drawn prompt. 0: completions follow the prompt.
+        prompt_tokens: length of a prompt cut from the split (BOS included).
         tempo_range: bpm range of procedural prompts' Tempo tokens.
         cache_dir: prepared piano data (`encore data piano`) for split prompts and held-out loss.
         density_range: notes per second rewarded fully by the `density` reward.
         eval_windows: held-out windows for the export's validation loss (needs `cache_dir`).
         device: torch device; `auto` is CUDA when available, else CPU.
-        refresh_critic_every: fine-tune the reward's critic on the policy's samples every this many iterations
-            (0: never; needs the critic in the reward and `cache_dir`; see `encore.training.grpo.critic_refresh`).
-        refresh_critic_steps: critic optimizer steps per refresh.
-        refresh_critic_lr: the critic's (constant) learning rate in a refresh.
-        refresh_critic_batch: crops per refresh step: half real, the rest the policy's and a few negatives.
-        refresh_real_crops: real crops of the training split rendered once for the refreshes.
-        refresh_window: iterations whose policy samples a refresh trains on (the latest ones).
     """
 
     checkpoint: str = "default"
@@ -92,18 +80,11 @@ class GrpoConfig(TrainerConfig, RenderSettings):
     prompts: str = "mixed"
     split_fraction: float = 0.5
     prompt_tokens: int = 64
-    rollin_tokens: int = 0
     tempo_range: tuple[float, float] = (60.0, 180.0)
     cache_dir: Path | None = None
     density_range: tuple[float, float] = (2.0, 10.0)
     eval_windows: int = 64
     device: str = "auto"
-    refresh_critic_every: int = 0
-    refresh_critic_steps: int = 10
-    refresh_critic_lr: float = 1e-4
-    refresh_critic_batch: int = 32
-    refresh_real_crops: int = 256
-    refresh_window: int = 2
 
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir) if self.cache_dir is not None else None
@@ -120,9 +101,7 @@ class GrpoConfig(TrainerConfig, RenderSettings):
     def validate(self) -> None:
         super().validate()
         self.check_at_least({"group_size": 2, "max_new_tokens": 1, "inner_updates": 1, "micro_batch": 1,
-                             "prompt_tokens": 2, "rollin_tokens": 0, "eval_windows": 1, "render_workers": 0, "refresh_critic_every": 0,
-                             "refresh_critic_steps": 1, "refresh_critic_batch": 2, "refresh_real_crops": 1,
-                             "refresh_window": 1})
+                             "prompt_tokens": 2, "eval_windows": 1, "render_workers": 0})
         if not self.temperature > 0:
             raise TrainerConfigError("temperature", f"must be positive (got {self.temperature})")
         if self.beta < 0 or self.clip_epsilon <= 0:
@@ -131,10 +110,6 @@ class GrpoConfig(TrainerConfig, RenderSettings):
             raise TrainerConfigError("prompts", f"must be one of {', '.join(PROMPT_SOURCES)} (got {self.prompts!r})")
         if self.prompts != "procedural" and self.cache_dir is None:
             raise TrainerConfigError("prompts", f"{self.prompts!r} needs prepared data (cache_dir)")
-        if not self.refresh_critic_lr > 0:
-            raise TrainerConfigError("refresh_critic_lr", f"must be positive (got {self.refresh_critic_lr})")
-        if self.refresh_critic_every and self.cache_dir is None:
-            raise TrainerConfigError("refresh_critic_every", "needs prepared data (cache_dir) for its real crops")
 
     def learning_rate_at(self, step: int) -> float:
         """Linear decay from `learning_rate` to `min_lr_ratio * learning_rate` at `steps` (after any warm-up)."""

@@ -2,7 +2,7 @@
 sampler, render and score them, normalise rewards per group, and take `inner_updates` clipped-ratio
 steps with a per-token KL to the frozen base. Progress bar, a JSONL log and a PNG reward curve per
 iteration, resumable state (`train_state.pt`), DDP through torchrun (each process its own prompts),
-fp16 export with a model card; optionally a critic refresh on the policy's samples (`critic_refresh`).
+fp16 export with a model card.
 """
 
 from __future__ import annotations
@@ -23,17 +23,16 @@ from encore.models.piano.grammar import GrammarTables
 from encore.models.piano.phi3 import Phi3
 from encore.models.piano.streaming_decoder import TokenTable
 from encore.training.grpo.config import GrpoConfig
-from encore.training.grpo.critic_refresh import CriticRefresh
 from encore.training.grpo.loss import group_advantages, grpo_loss
 from encore.training.grpo.prompts import PromptBatch, PromptMaker
 from encore.training.grpo.render import RenderConfig, Rendered, Renderer
 from encore.training.grpo.rewards import Reward, RewardBatch, build_reward
-from encore.training.grpo.rollout import Rollouts, completion_logprobs, roll_in, sample_rollouts
+from encore.training.grpo.rollout import Rollouts, completion_logprobs, sample_rollouts
 from encore.training.grpo.timing import beat_onsets, decode
 from encore.training.loss_curves import save_loss_curves
 from encore.training.optimizer_step import set_learning_rate
 
-RESUME_MUST_MATCH = ("checkpoint", "group_size", "max_new_tokens", "prompts", "prompt_tokens", "rollin_tokens")
+RESUME_MUST_MATCH = ("checkpoint", "group_size", "max_new_tokens", "prompts", "prompt_tokens")
 
 
 def trainable_copy(model: Phi3) -> Phi3:
@@ -96,8 +95,6 @@ class GrpoTrainer:
         self.render_config = RenderConfig(soundfont=config.soundfont, sample_rate=config.sample_rate,
                                           crop_s=config.crop_s, workers=config.render_workers)
         self.renderer: Renderer | None = None
-        self.refresh = (CriticRefresh(config, self.reward, self.table, self.render_config)
-                        if config.refresh_critic_every else None)
         seed = config.seed * 1000 + self.rank
         self.prompts = PromptMaker(self.tokenizer, seed, config.tempo_range,
                                    config.cache_dir if config.prompts != "procedural" else None, config.prompt_tokens)
@@ -130,8 +127,6 @@ class GrpoTrainer:
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration, self.history, self.wall_seconds = state["iteration"], state["history"], state["wall_seconds"]
-        if self.refresh is not None and "critic_refresh" in state:  # absent: refresh off until now
-            self.refresh.load_state_dict(state["critic_refresh"])
         if self.rank < len(state["rng"]):
             generator_state, prompt_state = state["rng"][self.rank]
             self.generator.set_state(generator_state.cpu())  # map_location moved it; set_state wants a CPU tensor
@@ -156,8 +151,6 @@ class GrpoTrainer:
         state = {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
                  "iteration": self.iteration, "history": self.history, "wall_seconds": self.wall_seconds,
                  "rng": rngs, "config": self.config.to_dict()}
-        if self.refresh is not None:
-            state["critic_refresh"] = self.refresh.state_dict()
         torch.save(state, self.state_path.with_suffix(".tmp"))
         os.replace(self.state_path.with_suffix(".tmp"), self.state_path)
         self.save_curve()
@@ -170,10 +163,6 @@ class GrpoTrainer:
                        "std": [(r["iteration"], r["reward_std"]) for r in rows]},
             "KL to the base (k3, per token)": {"kl": [(r["iteration"], r["kl"]) for r in rows]},
         }
-        refreshes = [r for r in rows if "critic_p_real_before" in r]
-        if refreshes:
-            panels["critic P(real) of the policy's samples"] = {
-                when: [(r["iteration"], r[f"critic_p_real_{when}"]) for r in refreshes] for when in ("before", "after")}
         return save_loss_curves(panels, self.config.run_dir / "reward_curve.png", f"GRPO, reward {self.reward.name}")
 
     def _render(self, notes: list) -> Rendered:
@@ -187,21 +176,14 @@ class GrpoTrainer:
         started = time.perf_counter()
         learning_rate = config.learning_rate_at(self.iteration)
         set_learning_rate(self.optimizer, learning_rate)
-        drawn = self.prompts.batch(config.batch_size, config.prompts, config.split_fraction,
-                                   config.rollin_tokens + config.max_new_tokens)
+        drawn = self.prompts.batch(config.batch_size, config.prompts, config.split_fraction, config.max_new_tokens)
         self.policy.eval()
-        prompts, states, played = drawn.tokens, None, drawn.tokens
-        if config.rollin_tokens:
-            rolled = roll_in(self.policy, self.tables, drawn.tokens, config.rollin_tokens, config.temperature,
-                             self.generator)
-            prompts, states, played = rolled.window(config.prompt_tokens), rolled.states, rolled.tokens.cpu()
         group = config.group_size
-        rollouts = sample_rollouts(self.policy, self.tables, prompts.repeat_interleave(group, dim=0),
-                                   config.max_new_tokens, config.temperature, self.generator,
-                                   states.repeat_interleave(group, dim=0) if states is not None else None)
+        rollouts = sample_rollouts(self.policy, self.tables, drawn.tokens.repeat_interleave(group, dim=0),
+                                   config.max_new_tokens, config.temperature, self.generator)
         sampled = time.perf_counter()
-        # decoded after all the prompt's tokens, rolled-in ones too, so completions keep its bar and tempo
-        histories = played.repeat_interleave(group, dim=0).tolist()
+        # decoded after the prompt's tokens, so completions keep its bar and tempo
+        histories = drawn.tokens.repeat_interleave(group, dim=0).tolist()
         start = len(histories[0])
         decoded = [decode(self.table, history + completion, start)
                    for history, completion in zip(histories, rollouts.completions.tolist(), strict=True)]
@@ -217,7 +199,6 @@ class GrpoTrainer:
         self.policy.train()
         parts = [self._update(rollouts, advantages, reference) for _ in range(config.inner_updates)][0]
         updated = time.perf_counter()
-        refreshed = self.refresh.after_iteration(self.iteration + 1, audio) if self.refresh is not None else {}
         count = rollouts.completions.numel()
         summary = torch.tensor([rewards.mean().item(), rewards.std().item(), parts["kl"], parts["clip_fraction"]],
                                device=self.device)  # NCCL reduces CUDA tensors only
@@ -231,16 +212,15 @@ class GrpoTrainer:
             "silent_fraction": float(audio.silent.mean()) if audio is not None else 0.0,
             "tokens_per_s": count * self.world / (updated - started),
             "sampling_s": sampled - started, "rendering_s": rendered - sampled, "reward_s": scored - rendered,
-            "update_s": updated - scored, **refreshed,
+            "update_s": updated - scored,
         }
 
     def _references(self, drawn: PromptBatch) -> list[list[float] | None] | None:
         """Per completion, the onsets in beats of the notes that really followed its prompt over as many tokens
-        as were played after it (rolled in and completed; split prompts; None for procedural ones, and for a
-        prompt whose file ends sooner)."""
+        as it has (split prompts; None for procedural ones, and for a prompt whose file ends sooner)."""
         if drawn.continuations is None:
             return None
-        span = self.config.rollin_tokens + self.config.max_new_tokens
+        span = self.config.max_new_tokens
         per_prompt = [beat_onsets(self.table, prompt + continuation, len(prompt))
                       if len(continuation) == span else None
                       for prompt, continuation in zip(drawn.tokens.tolist(), drawn.continuations, strict=True)]
@@ -321,8 +301,7 @@ class GrpoTrainer:
             self.renderer = None
 
     def finish(self) -> dict:
-        """Export the tuned weights (fp16) with a model card, and a refreshed critic beside them (`critic-export`);
-        write and return the metrics."""
+        """Export the tuned weights (fp16) with a model card; write and return the metrics."""
         from encore.training.grpo.card import grpo_card
 
         config = self.config
@@ -339,8 +318,6 @@ class GrpoTrainer:
         (config.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         save_piano(config.run_dir / "export", self.policy.eval(), self.tokenizer,
                    grpo_card(config, metrics, hardware=str(self.device)))
-        if self.refresh is not None:
-            self.refresh.export(config.run_dir / "critic-export", self.history)
         return metrics
 
     def _held_out_losses(self) -> dict:

@@ -3,9 +3,6 @@ grammar state before each (to rebuild its mask in the update) and each token's l
 
 Log-probabilities are of the masked distribution at the sampling temperature with no top-p or min-p,
 so the update's importance ratio compares like with like (`completion_logprobs`).
-
-`roll_in` plays on from prompts through a rolling cache, as a long entry does, and gives the window that
-cache holds at the end (`RolledIn.window`): GRPO prompts from deep inside the policy's own music.
 """
 
 from __future__ import annotations
@@ -48,60 +45,9 @@ class Rollouts:
         return Rollouts(self.prompts[rows], self.completions[rows], self.states[rows], self.logprobs[rows])
 
 
-@dataclass
-class RolledIn:
-    """Prompts played on by the policy (`roll_in`).
-
-    Attributes:
-        tokens: (N, L + R) the prompts and the R tokens played after them.
-        states: (N,) grammar state after the last token.
-        sink_tokens: the rolling cache's attention sink (kept first tokens).
-    """
-
-    tokens: torch.Tensor
-    states: torch.Tensor
-    sink_tokens: int
-
-    def window(self, length: int) -> torch.Tensor:
-        """(N, length): the sink and the last `length - sink` tokens, the newest part of what a rolling
-        cache holds after them.
-
-        Raises:
-            ValueError: `length` does not exceed the sink.
-        """
-        if length <= self.sink_tokens:
-            raise ValueError(f"a window of {length} tokens does not exceed the {self.sink_tokens}-token sink")
-        if length >= self.tokens.shape[1]:
-            return self.tokens.clone()
-        return torch.cat([self.tokens[:, :self.sink_tokens], self.tokens[:, -(length - self.sink_tokens):]], dim=1)
-
-
 def masked_logprobs(logits: torch.Tensor, allowed: torch.Tensor, temperature: float) -> torch.Tensor:
     """Log-softmax of `logits / temperature` over the allowed tokens (forbidden ones are -inf)."""
     return F.log_softmax(logits.float().masked_fill(~allowed, float("-inf")) / temperature, dim=-1)
-
-
-@torch.no_grad()
-def roll_in(model: Phi3, tables: GrammarTables, prompts: torch.Tensor, tokens: int, temperature: float,
-            generator: torch.Generator) -> RolledIn:
-    """Play `tokens` tokens after each prompt, all rows at once, through a rolling cache of the model's
-    context (as `encore generate` plays an entry), recording only the tokens and the grammar states."""
-    count = prompts.shape[0]
-    device = model.lm_head.weight.device
-    prompts = prompts.to(device)
-    grammar = BatchGrammar(tables, count, device)
-    grammar.advance_many(prompts)
-    cache = model.setup_cache(count)
-    logits = prefill(model, prompts, cache)
-    sampling = SamplingConfig(temperature=temperature, top_p=1.0)
-    played = torch.empty(count, tokens, dtype=torch.long, device=device)
-    for step in range(tokens):
-        token = sample_next(logits, sampling, generator, grammar.allowed())
-        played[:, step] = token
-        grammar.advance(token)
-        if step + 1 < tokens:
-            logits = decode_step(model, token, cache)
-    return RolledIn(torch.cat([prompts, played], dim=1), grammar.states.clone(), cache.sink_tokens)
 
 
 @torch.no_grad()
@@ -110,8 +56,8 @@ def sample_rollouts(model: Phi3, tables: GrammarTables, prompts: torch.Tensor, m
                     states: torch.Tensor | None = None) -> Rollouts:
     """Sample `max_new_tokens` after each prompt, all rows at once through one KV cache.
 
-    `states`: the grammar state after each prompt, where the prompt is a window of a longer piece
-    (`RolledIn.window`); by default the grammar reads the prompts from the start.
+    `states`: the grammar state after each prompt, where the prompt is a window of a longer piece whose
+    grammar was followed elsewhere; by default the grammar reads the prompts from the start.
 
     Raises:
         ValueError: prompt and completion do not fit the model's context (the cache would roll).

@@ -12,8 +12,8 @@ from encore.models.errors import EncoreError
 from encore.models.piano.checkpoint import PianoBundle, save_piano
 from encore.stage.cli import main
 from encore.training.grpo import features as ft
-from encore.training.grpo.compare import (
-    FEATURES,
+from encore.training.grpo.compare import FEATURES
+from encore.training.grpo.samples import (
     GenerationConfig,
     generate_samples,
     load_samples,

@@ -1,15 +1,13 @@
 """GRPO end to end on the tiny model with the toy C-major reward: the sampler's log-probs match a full
-forward pass, the reward rises, resume equals an uninterrupted run, the command line exports. Prompts from
-deep inside the policy's own music: `roll_in` plays past the context through a rolling cache, its window
-keeps the sink and the newest tokens, completions after it follow the grammar and their log-probs match a
-full forward pass, and a trainer step scores them against the whole real continuation."""
+forward pass, the reward rises, resume equals an uninterrupted run, the command line exports. Completions
+after a window of a longer piece follow its grammar from the states given; a trainer step on split prompts
+scores the pace against the real continuation."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
 import torch
 
 from encore.models.piano.checkpoint import PianoBundle, load_piano, save_piano
@@ -19,7 +17,7 @@ from encore.stage.cli import main
 from encore.training.grpo.config import GrpoConfig
 from encore.training.grpo.grpo import GrpoTrainer
 from encore.training.grpo.prompts import PromptMaker
-from encore.training.grpo.rollout import completion_logprobs, roll_in, sample_rollouts
+from encore.training.grpo.rollout import completion_logprobs, sample_rollouts
 
 
 def toy_config(run_dir: Path, steps: int, **changes: object) -> GrpoConfig:
@@ -69,7 +67,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
 
 def test_pace_reward_reads_the_real_continuations(mini_cache: Path, tmp_path: Path) -> None:
     config = toy_config(tmp_path, steps=1, reward="pace", prompts="split", cache_dir=mini_cache, prompt_tokens=16,
-                        batch_size=2, group_size=4, max_new_tokens=24, eval_windows=2)
+                        batch_size=2, group_size=4, max_new_tokens=96, eval_windows=2)
     trainer = GrpoTrainer(config, bundle=PianoBundle.random("tiny"))
     row = trainer.step()
     # without the references every completion would score exactly 1; a random model misses the real pace
@@ -120,39 +118,33 @@ def grammar_allows(tables: GrammarTables, tokens: torch.Tensor) -> bool:
     return True
 
 
-def test_roll_in_plays_past_the_context_and_its_window_continues_it() -> None:
+def test_completions_after_a_window_follow_the_grammar_of_the_whole_piece() -> None:
     bundle = PianoBundle.random("tiny")
-    context = bundle.model.config.context_length
     tables = GrammarTables(TokenTable.from_tokenizer(bundle.tokenizer))
     prompts = PromptMaker(bundle.tokenizer, seed=1).procedural(3)
-    rolled = roll_in(bundle.model, tables, prompts, 3 * context, 1.0, torch.Generator().manual_seed(0))
-    assert rolled.tokens.shape == (3, prompts.shape[1] + 3 * context)
-    assert torch.equal(rolled.tokens[:, :prompts.shape[1]], prompts)
-    assert grammar_allows(tables, rolled.tokens)
-    reread = BatchGrammar(tables, 3)
-    reread.advance_many(rolled.tokens)
-    assert torch.equal(rolled.states, reread.states)
-
-    window = rolled.window(64)
-    sink = rolled.sink_tokens
-    assert window.shape == (3, 64)
-    assert torch.equal(window[:, :sink], rolled.tokens[:, :sink])
-    assert torch.equal(window[:, sink:], rolled.tokens[:, -(64 - sink):])
-    rollouts = sample_rollouts(bundle.model, tables, window, 40, 1.0, torch.Generator().manual_seed(1), rolled.states)
-    assert grammar_allows(tables, torch.cat([rolled.tokens, rollouts.completions], dim=1))
+    piece = sample_rollouts(bundle.model, tables, prompts, 60, 1.0, torch.Generator().manual_seed(0)).sequences
+    grammar = BatchGrammar(tables, 3)
+    grammar.advance_many(piece)
+    window = piece[:, -20:]
+    rollouts = sample_rollouts(bundle.model, tables, window, 40, 1.0, torch.Generator().manual_seed(1),
+                               grammar.states)
+    assert grammar_allows(tables, torch.cat([piece, rollouts.completions], dim=1))
     with torch.no_grad():
         full = completion_logprobs(bundle.model, tables.masks, rollouts, 1.0)
     torch.testing.assert_close(full, rollouts.logprobs, atol=1e-4, rtol=1e-4)
-    with pytest.raises(ValueError, match="sink"):
-        rolled.window(sink)
+    from_start = BatchGrammar(tables, 3)
+    from_start.advance_many(prompts)
+    given = sample_rollouts(bundle.model, tables, prompts, 40, 1.0, torch.Generator().manual_seed(2), from_start.states)
+    read = sample_rollouts(bundle.model, tables, prompts, 40, 1.0, torch.Generator().manual_seed(2))
+    assert torch.equal(given.completions, read.completions)
 
 
-def test_a_rolled_in_step_scores_the_pace_against_the_whole_continuation(mini_cache: Path, tmp_path: Path) -> None:
+def test_a_split_step_scores_the_pace_against_the_real_continuation(mini_cache: Path, tmp_path: Path) -> None:
     config = toy_config(tmp_path, steps=1, reward="pace", prompts="split", cache_dir=mini_cache, prompt_tokens=16,
-                        rollin_tokens=150, batch_size=2, group_size=4, max_new_tokens=24, eval_windows=2)
+                        batch_size=2, group_size=4, max_new_tokens=96, eval_windows=2)
     trainer = GrpoTrainer(config, bundle=PianoBundle.random("tiny"))
     drawn = trainer.prompts.batch(2, "split", continuation_tokens=8)
-    references = trainer._references(drawn)  # continuations of 8 tokens are shorter than 150 + 24: none
+    references = trainer._references(drawn)  # continuations of 8 tokens are shorter than 96: none
     assert references is not None and all(reference is None for reference in references)
     row = trainer.step()
     # without a reference every completion would score exactly 1; a random model misses the real pace
