@@ -42,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from encore.stage.cli.train_grpo import add_train_grpo_parsers
 
     add_train_grpo_parsers(train_sub)
+    from encore.stage.cli.train_duet import add_train_duet_parsers
+
+    add_train_duet_parsers(train_sub)
     groove = _optional_module("encore.stage.cli.groove")
     if groove is not None:
         groove.add_data_parser(data_sub)
