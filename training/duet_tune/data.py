@@ -29,11 +29,12 @@ NOTE_TOKENS = 3
 
 @dataclass(frozen=True)
 class DuetSong:
-    """One song's token ids and which of them the loss counts (`own`)."""
+    """One song's token ids, which of them the loss counts (`own`) and the bar its melody enters (0-based)."""
 
     song_id: str
     ids: np.ndarray
     own: np.ndarray
+    melody_bar: int = 0
 
 
 def own_mask(ids: np.ndarray, marker: int) -> np.ndarray:
@@ -55,7 +56,10 @@ def encode_song(folder: Path, song_id: str, metre: tuple[int, int], tokenizer: R
     vocab = tokenizer.vocab
     body = encode_roles(own, own.tracks[0], performer.tracks[0] if performer.tracks else None, tokenizer, programs)
     ids = np.concatenate([[vocab["BOS_None"], vocab["Style_pop"]], body]).astype(np.int64)
-    return DuetSong(song_id, ids, own_mask(ids, vocab[PERFORMER_TOKEN]))
+    numerator, denominator = pop909_time_signature(*metre)
+    melody = [note.time for track in raw.tracks if track.name == PERFORMER_TRACK for note in track.notes]
+    bar = int(min(melody) // (raw.tpq * numerator * 4 // denominator)) if melody else 0
+    return DuetSong(song_id, ids, own_mask(ids, vocab[PERFORMER_TOKEN]), bar)
 
 
 def load_songs(data_root: Path, split: str, tokenizer: REMI, limit: int | None = None,
@@ -113,12 +117,15 @@ class DuetCrops:
         return torch.from_numpy(ids), torch.from_numpy(targets)
 
     def windows(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Fixed crops for a held-out loss: each song's opening, in order, up to `count`."""
+        """Fixed crops for a held-out loss: each song from the bar its melody enters, in order, up to `count`
+        (a solo and a duet encoding of a song give the same bars)."""
         chosen = self.songs[:count]
         ids = np.full((len(chosen), self.crop), self.pad_id, dtype=np.int64)
         targets = np.zeros((len(chosen), self.crop - 1), dtype=bool)
         for row, song in enumerate(chosen):
-            piece = song.ids[:self.crop]
+            bars = self.bars[self.songs.index(song)]
+            start = int(bars[min(song.melody_bar, len(bars) - 1)]) if len(bars) else 0
+            piece = song.ids[start:start + self.crop]
             ids[row, :len(piece)] = piece
-            targets[row, :len(piece) - 1] = song.own[1:len(piece)]
+            targets[row, :len(piece) - 1] = song.own[start + 1:start + len(piece)]
         return torch.from_numpy(ids), torch.from_numpy(targets)

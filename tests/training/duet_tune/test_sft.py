@@ -11,7 +11,7 @@ import torch
 
 from encore.models.piano.checkpoint import PianoBundle, load_piano
 from encore.models.piano.tokenizer import PERFORMER_TOKEN
-from encore.training.duet_tune.data import load_songs, own_mask
+from encore.training.duet_tune.data import DuetCrops, load_songs, own_mask
 from encore.training.duet_tune.sft import DuetSftConfig, run_duet_sft
 
 
@@ -28,6 +28,16 @@ def test_songs_mark_the_melody_as_the_performers(tiny_v2: PianoBundle, data_root
     marked = int((duet.ids == vocab[PERFORMER_TOKEN]).sum())
     assert marked > 20 and int((~duet.own).sum()) == 4 * marked
     assert PERFORMER_TOKEN not in {tiny_v2.tokenizer[int(i)] for i in solo.ids} and solo.own.all()
+    assert duet.melody_bar == solo.melody_bar > 0  # the song opens with the piano alone
+
+
+def test_held_out_windows_start_where_the_melody_enters(tiny_v2: PianoBundle, data_root: Path) -> None:
+    vocab = tiny_v2.tokenizer.vocab
+    songs = load_songs(data_root, "validation", tiny_v2.tokenizer, limit=2)
+    ids, targets = DuetCrops(songs, 256, vocab["PAD_None"], vocab["Bar_None"], 0).windows(2)
+    assert ids[:, 0].tolist() == [vocab["Bar_None"]] * 2
+    assert (ids == vocab[PERFORMER_TOKEN]).sum(dim=1).min() > 0  # the melody is in every duet window
+    assert targets.sum() < (ids[:, 1:] != vocab["PAD_None"]).sum()
 
 
 def test_a_few_steps_train_and_export(tiny_v2: PianoBundle, data_root: Path, tmp_path: Path) -> None:
