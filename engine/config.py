@@ -35,6 +35,11 @@ class EngineConfig:
         spin_s: The sender spins (instead of sleeping) this long before each deadline.
         sender_priority: SCHED_FIFO priority asked for the sender thread in real-time shows (None:
             normal priority); refused quietly without the privilege (docs/engine.md).
+        render_priority: SCHED_RR priority asked for each voice's render thread in real-time shows (None:
+            normal priority); below `sender_priority`, so the sender preempts them, while ordinary programs
+            do not preempt a render thread holding the GIL (docs/busy-machine.md).
+        loop_priority: SCHED_RR priority asked for the event loop's thread during real-time shows (None:
+            left as it is); measured without a clear gain so far (docs/busy-machine.md).
         switch_interval_s: `sys.setswitchinterval` during real-time shows (None leaves it), so the
             sender gets the GIL back from a decoding thread within this time (docs/engine.md).
         late: The underrun policy.
@@ -52,6 +57,8 @@ class EngineConfig:
     tick_s: float = 0.01
     spin_s: float = 0.002
     sender_priority: int | None = 10
+    render_priority: int | None = 1
+    loop_priority: int | None = None
     switch_interval_s: float | None = 0.0005
     late: LatePolicy = field(default_factory=LatePolicy)
 

@@ -29,14 +29,22 @@ class DecodeMeter:
         self.voices = voices
         self.virtual = virtual
         self._renders: dict[str, deque[tuple[int, float]]] = {name: deque(maxlen=DECODE_WINDOW) for name in voices}
+        self._totals: dict[str, tuple[int, float]] = {}
 
     def render(self, voice: Voice, beat: float) -> list[NoteEvent]:
         """`voice.render(beat)`, timed (in the voice's worker thread)."""
         tokens, start = voice.tokens, time.perf_counter()
         notes = voice.render(beat)
         if tokens is not None and voice.tokens is not None and voice.tokens > tokens:
-            self._renders[voice.name].append((voice.tokens - tokens, time.perf_counter() - start))
+            took = (voice.tokens - tokens, time.perf_counter() - start)
+            self._renders[voice.name].append(took)
+            total = self._totals.get(voice.name, (0, 0.0))
+            self._totals[voice.name] = (total[0] + took[0], total[1] + took[1])
         return notes
+
+    def overall(self) -> dict[str, float]:
+        """Tokens per second of every voice that decoded tokens, over all its renders so far."""
+        return {name: tokens / seconds for name, (tokens, seconds) in self._totals.items() if seconds > 0}
 
     def speed(self, name: str) -> float | None:
         """Tokens per second over the voice's recent renders (None if it decodes no tokens)."""

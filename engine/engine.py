@@ -233,7 +233,8 @@ class Engine:
         loop = asyncio.get_running_loop()
         feeders: list[asyncio.Task[None]] = []
         self._started = self._now()
-        with voice_threads(self.voices, self.config.switch_interval_s) as executors:
+        with voice_threads(self.voices, self.config.switch_interval_s, self.config.render_priority,
+                           self.config.loop_priority) as executors:
             try:
                 prerolled = await asyncio.gather(*(
                     self._guarded(loop.run_in_executor(executors[v.name], self.decoding.render, v, self.config.preroll_beats), v)
@@ -395,4 +396,7 @@ class Engine:
             voice_failures=self.voice_failures,
             sink_failures=self.router.failures,
             voice_lines=[f"{voice.name}: {line}" for voice in self.voices.values() if (line := voice.report_line())],
+            by_voice=dict(self.scheduler.by_track),
+            tokens_per_s=self.decoding.overall(),
+            sender_scheduling=self.sender.scheduling,
         )

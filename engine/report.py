@@ -33,13 +33,16 @@ class ShowReport:
         seconds: Show time played.
         beats: Beats played.
         notes_sent: Note-ons that reached the sinks.
-        counts: Scheduler totals (notes, shifted, dropped, underruns).
+        counts: Scheduler totals (notes, shifted, held, dropped: lost, underruns).
         lateness: Per channel message sent, send time minus scheduled time, in seconds.
         first_note_s: Seconds from the start of `run` to the first note-on sent (None if none).
         control_latencies: One entry per command whose effect was heard.
         voice_failures: `"name: error"` for each voice that raised and was stopped.
         sink_failures: Every sink failure, reopened or dropped.
         voice_lines: What voices add to the summary (`Voice.report_line`: the piano's originality guard).
+        by_voice: The scheduler's counts per voice (`ScheduleCounts`: who was late, shifted, lost).
+        tokens_per_s: Per voice that decodes tokens, its decoding speed over the whole show.
+        sender_scheduling: How the sender thread ran (`Sender.scheduling`; empty offline).
     """
 
     seconds: float
@@ -52,6 +55,9 @@ class ShowReport:
     voice_failures: list[str]
     sink_failures: list[SinkFailure]
     voice_lines: list[str] = field(default_factory=list)
+    by_voice: dict[str, ScheduleCounts] = field(default_factory=dict)
+    tokens_per_s: dict[str, float] = field(default_factory=dict)
+    sender_scheduling: str = ""
 
     def jitter_ms(self) -> dict[str, float]:
         """Lateness p50/p99/max in milliseconds."""
@@ -66,8 +72,10 @@ class ShowReport:
         jitter = self.jitter_ms()
         return (
             f"{self.seconds:.1f} s, {self.beats:.1f} beats, {self.notes_sent} notes, "
-            f"{self.counts.underruns} underruns ({self.counts.shifted} shifted, {self.counts.dropped} dropped), "
+            f"{self.counts.line()}, "
             f"jitter p50 {jitter['p50']:.2f} ms p99 {jitter['p99']:.2f} ms max {jitter['max']:.2f} ms, "
             f"{len(self.voice_failures)} voice and {len(self.sink_failures)} sink failures"
+            + (f"; sender {self.sender_scheduling}" if self.sender_scheduling.startswith("normal (") else "")
+            + "".join(f"; {name} late: {counts.line()}" for name, counts in self.by_voice.items() if counts.underruns)
             + "".join(f"; {line}" for line in self.voice_lines)
         )

@@ -1,10 +1,12 @@
 """Notes in show beats to stamped MIDI events, with the underrun policy.
 
 Underrun policy (docs/engine.md): a render whose notes arrive after their onset time counts one
-underrun. Each late note is *shifted* to sound now if it is late by at most `max_shift_s` and still
-has at least `min_note_s` to sound before its scheduled end; otherwise it is *dropped*. The grid is
-never moved: every other note, and every shifted note's end, keeps its scheduled time, so a late
-voice costs notes, never time.
+underrun. Each late note is *shifted* to sound now if it is late by at most `max_shift_s`; its end
+keeps its scheduled time, or, where that leaves it less than `min_note_s` to sound, it sounds
+`min_note_s` from now (*held*: a short drum hit a few ms late still sounds). A note later than
+`max_shift_s` is *lost*: it would land on a later note of its phrase. Every case is counted, in
+total and per voice (`ScheduleCounts`: the show's summary and snapshot show them). The grid is never
+moved: every other note keeps its scheduled time, so a late voice costs timing, never time.
 
 Revisions: the scheduler remembers the queue numbers of each voice's notes until they have sounded,
 so `revoke` can take the notes from a beat on back out of the queue before they are sent. A note whose
@@ -30,11 +32,11 @@ class LatePolicy:
     """How late notes are treated.
 
     Attributes:
-        max_shift_s: A note later than this is dropped.
-        min_note_s: A shifted note must still sound at least this long, or it is dropped.
+        max_shift_s: A note later than this is lost (counted as `dropped`); one up to this late is shifted.
+        min_note_s: A shifted note sounds at least this long (its end moves later where needed).
     """
 
-    max_shift_s: float = 0.1
+    max_shift_s: float = 0.2
     min_note_s: float = 0.05
 
 
@@ -50,12 +52,30 @@ class QueuedNote:
 
 @dataclass
 class ScheduleCounts:
-    """Running totals of what the scheduler did."""
+    """Running totals of what the scheduler did.
+
+    Attributes:
+        notes: Notes scheduled (late ones included).
+        shifted: Late notes sounded late (`held` among them).
+        held: Shifted notes whose end moved later, so they sound `min_note_s`.
+        dropped: Late notes lost: later than `max_shift_s`, never sounded.
+        underruns: Renders that brought at least one late note.
+    """
 
     notes: int = 0
     shifted: int = 0
+    held: int = 0
     dropped: int = 0
     underruns: int = 0
+
+    @property
+    def lost(self) -> int:
+        """Notes that never sounded because their render came too late (`dropped`)."""
+        return self.dropped
+
+    def line(self) -> str:
+        """`3 underruns (5 shifted, 1 held, 0 lost)`."""
+        return f"{self.underruns} underruns ({self.shifted} shifted, {self.held} held, {self.dropped} lost)"
 
 
 class Scheduler:
@@ -72,6 +92,7 @@ class Scheduler:
         self.queue = queue
         self.policy = policy or LatePolicy()
         self.counts = ScheduleCounts()
+        self.by_track: dict[str, ScheduleCounts] = {}
         self._queued: dict[str, list[QueuedNote]] = {}
 
     def schedule(self, track: str, channel: int, notes: Iterable[NoteEvent], now: float) -> list[tuple[float, float]]:
@@ -88,24 +109,35 @@ class Scheduler:
         playhead = self.clock.beat_at(now)
         queued = [entry for entry in self._queued.get(track, []) if entry.end_beat >= playhead]
         self._queued[track] = queued
+        mine = self.by_track.setdefault(track, ScheduleCounts())
         for note in notes:
-            self.counts.notes += 1
+            self._count(mine, "notes")
             end_beat = note.onset_beats + max(note.duration_beats, MIN_DURATION_BEATS)
             on_time, off_time = self.clock.time_at(note.onset_beats), self.clock.time_at(end_beat)
             on_beat = note.onset_beats
             if on_time < now:
                 late_render = True
-                if now - on_time > self.policy.max_shift_s or off_time - now < self.policy.min_note_s:
-                    self.counts.dropped += 1
+                if now - on_time > self.policy.max_shift_s:
+                    self._count(mine, "dropped")
                     continue
-                self.counts.shifted += 1
+                self._count(mine, "shifted")
                 on_time, on_beat = now, self.clock.beat_at(now)
+                if off_time - now < self.policy.min_note_s:
+                    self._count(mine, "held")
+                    off_time = now + self.policy.min_note_s
+                    end_beat = self.clock.beat_at(off_time)
             off = self.queue.push(MidiEvent(off_time, end_beat, note_off(channel, note.pitch), track))
             on = self.queue.push(MidiEvent(on_time, on_beat, note_on(channel, note.pitch, note.velocity), track))
             queued.append(QueuedNote(note, on, off, end_beat))
             onsets.append((note.onset_beats, on_time))
-        self.counts.underruns += late_render
+        if late_render:
+            self._count(mine, "underruns")
         return onsets
+
+    def _count(self, track: ScheduleCounts, what: str) -> None:
+        """One more `what` in the totals and in `track`'s counts."""
+        for counts in (self.counts, track):
+            setattr(counts, what, getattr(counts, what) + 1)
 
     def onsets(self, track: str, from_beat: float, before_beat: float) -> list[tuple[float, int]]:
         """The distinct onsets of `track`'s queued notes in [`from_beat`, `before_beat`), in order, each

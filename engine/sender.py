@@ -8,6 +8,7 @@ kept for the jitter statistics (every channel message sent). Offline shows call 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -15,6 +16,8 @@ from collections.abc import Callable
 
 from encore.engine.event_queue import EventQueue
 from encore.engine.midi import MidiEvent
+
+log = logging.getLogger(__name__)
 
 IDLE_WAIT_S = 0.05
 
@@ -28,7 +31,12 @@ class Sender:
         now: The clock, in seconds; show time is `now() - origin`.
         spin_s: How long before a deadline the thread stops sleeping and starts spinning.
         priority: SCHED_FIFO priority asked for the sending thread (None: leave it); where the OS
-            refuses (no privilege), the thread runs at normal priority and `priority_granted` is False.
+            refuses (no privilege), the thread runs at normal priority, `priority_granted` is False and
+            one warning says why (docs/busy-machine.md says how to grant it).
+
+    Attributes:
+        scheduling: How the sending thread runs, for the summary and the snapshot: `SCHED_FIFO 10`,
+            `normal`, or `normal (SCHED_FIFO 10 refused: ...)`; empty until the thread starts.
     """
 
     def __init__(
@@ -45,6 +53,7 @@ class Sender:
         self.spin_s = spin_s
         self.priority = priority
         self.priority_granted = False
+        self.scheduling = ""
         self.origin = 0.0
         self.lateness: list[float] = []
         self.notes_sent = 0
@@ -78,8 +87,15 @@ class Sender:
             self._emit(event, event.time)
 
     def _run(self) -> None:
+        self.scheduling = "normal"
         if self.priority is not None:
-            self.priority_granted = _raise_priority(self.priority)
+            refused = raise_priority(self.priority)
+            self.priority_granted = refused is None
+            self.scheduling = f"SCHED_FIFO {self.priority}" if refused is None else \
+                f"normal (SCHED_FIFO {self.priority} refused: {refused})"
+            if refused is not None:
+                log.warning("sender thread: SCHED_FIFO %d refused (%s); it runs at normal priority: grant an rtprio "
+                            "limit to play on a busy machine (docs/busy-machine.md)", self.priority, refused)
         queue = self.queue
         while True:
             with queue.changed:
@@ -111,10 +127,13 @@ class Sender:
                 self.first_note_time = sent_at
 
 
-def _raise_priority(priority: int) -> bool:
-    """Make the calling thread SCHED_FIFO at `priority` (Linux applies it to the thread); False if refused."""
+def raise_priority(priority: int, policy: str = "SCHED_FIFO") -> str | None:
+    """Make the calling thread `policy` (SCHED_FIFO or SCHED_RR) at `priority` (Linux applies it to the
+    thread alone); None when granted, else why it was refused."""
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-    except (AttributeError, OSError):
-        return False
-    return True
+        os.sched_setscheduler(0, getattr(os, policy), os.sched_param(priority))
+    except AttributeError:
+        return "not supported on this system"
+    except OSError as error:
+        return error.strerror or str(error)
+    return None

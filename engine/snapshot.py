@@ -31,6 +31,9 @@ RECENT_BARS = 8
 """How many bars of notes sent each voice snapshot carries."""
 JITTER_WINDOW = 512
 """The sender jitter p99 is taken over this many recent messages."""
+STRAIN_SHARE = 0.25
+"""A live voice rendered less than this share of the target lookahead ahead of the playhead is strained (a
+show starts at a quarter: the preroll is a beat of a bar's lookahead)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,11 @@ class VoiceSnapshot:
         key: The key a piano voice leans to (`SetKey`: `D minor`, or `off`); None for other voices.
         originality: What the piano's originality guard has done (`on` or why it is off, passages
             rendered again, ...); None for voices without one.
+        underruns: Its renders that brought late notes.
+        shifted: Its late notes sounded late.
+        lost: Its late notes never sounded (later than the underrun policy shifts).
+        strained: It is less than `STRAIN_SHARE` of the target lookahead ahead of the playhead: falling
+            behind (surfaces do less meanwhile: the terminal UI redraws less often).
     """
 
     name: str
@@ -83,6 +91,10 @@ class VoiceSnapshot:
     recent_notes: tuple[Note, ...]
     key: str | None = None
     originality: GuardState | None = None
+    underruns: int = 0
+    shifted: int = 0
+    lost: int = 0
+    strained: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,10 +117,13 @@ class ShowSnapshot:
         target_lookahead_ms: How far ahead the engine keeps them.
         underruns: Renders that arrived late (`ScheduleCounts`).
         shifted: Late notes sounded late.
-        dropped: Late notes dropped.
+        dropped: Late notes lost (never sounded).
         notes_sent: Note-ons sent.
         decode_tokens_per_s: Sum of the voices' decoding speeds (None if no voice decodes tokens).
         jitter_p99_ms: Sender lateness p99 over its last `JITTER_WINDOW` messages.
+        held: Shifted notes whose end moved later so they sound at least the policy's shortest note.
+        sender: How the sender thread runs (`SCHED_FIFO 10`, `normal (... refused: ...)`; empty offline).
+        strained: Some live voice is `strained` (see `VoiceSnapshot`).
     """
 
     playing: bool
@@ -130,6 +145,9 @@ class ShowSnapshot:
     notes_sent: int
     decode_tokens_per_s: float | None
     jitter_p99_ms: float
+    held: int = 0
+    sender: str = ""
+    strained: bool = False
 
     def voice(self, name: str) -> VoiceSnapshot:
         """The voice called `name`.
@@ -225,7 +243,10 @@ def take_snapshot(engine: SnapshotSource) -> ShowSnapshot:
     bar = math.floor(playhead / bar_beats + 1e-9)
     since = playhead - RECENT_BARS * bar_beats
     muted, soloed = engine.router.mix()
-    voices = tuple(_voice(engine, voice, since, playhead, muted, soloed) for voice in engine.voices.values())
+    target = clock.time_at(playhead + engine.lookahead_beats()) - clock.time_at(playhead)
+    strain_below = clock.time_at(playhead + STRAIN_SHARE * engine.lookahead_beats()) if engine.playing else -math.inf
+    voices = tuple(_voice(engine, voice, since, playhead, muted, soloed, strain_below)
+                   for voice in engine.voices.values())
     live = [v for v in voices if not v.failed]
     ahead = min((clock.time_at(v.rendered_beats) - show_time for v in live), default=0.0)
     speeds = [v.tokens_per_s for v in voices if v.tokens_per_s is not None]
@@ -244,19 +265,23 @@ def take_snapshot(engine: SnapshotSource) -> ShowSnapshot:
         voices=voices,
         outputs=engine.output_status(),
         lookahead_ms=1000.0 * ahead,
-        target_lookahead_ms=1000.0 * (clock.time_at(playhead + engine.lookahead_beats()) - clock.time_at(playhead)),
+        target_lookahead_ms=1000.0 * target,
         underruns=counts.underruns,
         shifted=counts.shifted,
         dropped=counts.dropped,
         notes_sent=engine.sender.notes_sent,
         decode_tokens_per_s=sum(speeds) if speeds else None,
         jitter_p99_ms=1000.0 * percentile(engine.sender.lateness[-JITTER_WINDOW:], 0.99),
+        held=counts.held,
+        sender=engine.sender.scheduling,
+        strained=any(v.strained for v in live),
     )
 
 
 def _voice(engine: SnapshotSource, voice: Voice, since: float, playhead: float,
-           muted: Sequence[str], soloed: Sequence[str]) -> VoiceSnapshot:
+           muted: Sequence[str], soloed: Sequence[str], strain_below: float) -> VoiceSnapshot:
     name = voice.name
+    late = engine.scheduler.by_track.get(name)
     drums = voice if isinstance(voice, DrumVoice) else None
     part = drums.part if drums is not None else None
     kind = type(voice).__name__.removesuffix("Voice").lower() or "voice"
@@ -277,4 +302,8 @@ def _voice(engine: SnapshotSource, voice: Voice, since: float, playhead: float,
         recent_notes=engine.note_log.recent(name, since, playhead),
         key=(voice.key or OFF) if takes_key(voice) else None,
         originality=voice.guard.state() if isinstance(voice, PianoVoice) and voice.guard is not None else None,
+        underruns=late.underruns if late is not None else 0,
+        shifted=late.shifted if late is not None else 0,
+        lost=late.dropped if late is not None else 0,
+        strained=name in engine.live and engine.clock.time_at(voice.position_beats) < strain_below,
     )

@@ -127,6 +127,7 @@ class StageApp(App[None]):
         self._learning: str | None = None
         self._tempo_asked: tuple[float, float] | None = None  # bpm, and the beat by which it sounds
         self._unsubscribe: Callable[[], None] | None = None
+        self._polled = 0.0  # when `tick` last polled
         # The main screen's panels, kept so a poll reaches them while a modal screen is on top.
         self.song_panel, self.transport = Line(id="song"), Transport(id="transport")
         self.voices_panel, self.roll = Voices(id="voices"), PianoRoll(self.config.roll_bars, id="roll")
@@ -144,7 +145,7 @@ class StageApp(App[None]):
         # model held the GIL for 300-400 ms, stalling the sender thread (benchmarks/bench_ui.py).
         gc.freeze()
         self._unsubscribe = self.show.engine.subscribe(lambda result: self.post_message(ResultPosted(result)))
-        self.set_interval(1.0 / self.config.poll_hz, self.poll)
+        self.set_interval(1.0 / self.config.poll_hz, self.tick)
         self.poll()
         self.set_status(self.status_text)
 
@@ -153,6 +154,14 @@ class StageApp(App[None]):
             self._unsubscribe()
 
     # Reading ------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """The poll timer: `poll`, or while a voice falls behind, at most `strained_poll_hz` times a second."""
+        now = time.monotonic()
+        if self.snapshot.strained and now - self._polled < 1.0 / self.config.strained_poll_hz:
+            return
+        self._polled = now
+        self.poll()
 
     def poll(self) -> None:
         """Read a snapshot and redraw every panel from it."""

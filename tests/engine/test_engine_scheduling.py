@@ -110,3 +110,24 @@ def test_a_failing_sink_that_reopens_gets_the_event_again() -> None:
         router.dispatch(MidiEvent(0.0, 0.0, note_on(0, pitch, 90), "a"))
     assert [e.message[1] for e in bad.received] == [60, 62, 64]
     assert router.failures[0].reopened and router.sinks == [bad]
+
+
+def test_a_slightly_late_note_with_little_left_is_held_to_the_shortest_note_not_lost() -> None:
+    """A drum hit 30 ms late with 10 ms left of its 40 ms is shifted to now and sounds `min_note_s`;
+    one 300 ms late is lost. Every case is counted in the totals and for its voice."""
+    clock = MusicalClock(120)  # half a second per beat
+    queue = EventQueue()
+    scheduler = Scheduler(clock, queue, LatePolicy(max_shift_s=0.2, min_note_s=0.05))
+    hit, late = NoteEvent(1.94, 36, 100, 0.08), NoteEvent(1.4, 38, 100, 0.08)  # 0.97 s to 1.01 s; 0.7 s
+    kept = scheduler.schedule("drums", 9, [hit, late], now=1.0)
+    scheduler.schedule("keys", 0, [NoteEvent(3.0, 60, 90, 1.0)], now=1.0)
+
+    assert kept == [(1.94, 1.0)]
+    events = [e for e in drain(queue) if e.track == "drums"]
+    assert [(round(e.time, 6), e.message[0] & 0xF0, e.message[1]) for e in events] == [(1.0, 0x90, 36), (1.05, 0x80, 36)]
+    counts = scheduler.counts
+    assert (counts.notes, counts.shifted, counts.held, counts.dropped, counts.lost, counts.underruns) == (3, 1, 1, 1, 1, 1)
+    drums, keys = scheduler.by_track["drums"], scheduler.by_track["keys"]
+    assert (drums.notes, drums.shifted, drums.held, drums.lost, drums.underruns) == (2, 1, 1, 1, 1)
+    assert (keys.notes, keys.shifted, keys.lost, keys.underruns) == (1, 0, 0, 0)
+    assert counts.line() == "1 underruns (1 shifted, 1 held, 1 lost)"
