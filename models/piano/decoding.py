@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from encore.models.piano.kv_cache import KVCache
+from encore.models.piano.lean_decode import lean_decode_step, lean_supported
 from encore.models.piano.phi3 import Phi3
 
 
@@ -28,6 +29,11 @@ def prefill(model: Phi3, tokens: torch.Tensor, cache: KVCache, chunk: int | None
 
 @torch.inference_mode()
 def decode_step(model: Phi3, tokens: torch.Tensor, cache: KVCache) -> torch.Tensor:
-    """Feed one token per stream (B,) into `cache` and return the next-token logits (B, vocab)."""
+    """Feed one token per stream (B,) into `cache` and return the next-token logits (B, vocab).
+
+    On the CPU in float32/float64 this is the lean step (`lean_decode.py`); elsewhere the model's forward.
+    """
+    if lean_supported(model, cache):
+        return lean_decode_step(model, tokens, cache)
     positions = cache.reserve(1)
     return model(tokens[:, None], positions, cache)[:, 0]

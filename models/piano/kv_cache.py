@@ -87,6 +87,7 @@ class KVCache:
         self.tokens_seen = 0
         self.rolls = 0
         self._undo: deque[_Roll] = deque(maxlen=0)
+        self.workspace: object | None = None  # the lean decode step's tables for this cache (`lean_decode.py`)
 
     @property
     def capacity(self) -> int:
