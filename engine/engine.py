@@ -181,7 +181,7 @@ class Engine:
         `Next` can jump, the snapshot names them, and the show ends with the last."""
         self.songs = SongSchedule(songs) if songs else None
 
-    # Reading ------------------------------------------------------------------------------------
+    # Reading and time ---------------------------------------------------------------------------
 
     def snapshot(self) -> ShowSnapshot:
         """The live state, frozen; from any thread, cheap enough to poll 30 times a second."""
@@ -198,8 +198,6 @@ class Engine:
     def decode_speed(self, name: str) -> float | None:
         """Tokens per second of decoding over the voice's recent renders (None if it decodes no tokens)."""
         return self.decoding.speed(name)
-
-    # Time ---------------------------------------------------------------------------------------
 
     def show_time(self) -> float:
         """Seconds since the show's origin."""
