@@ -20,6 +20,10 @@ for like:
   call, and ours allocates its static cache inside the timed call. Ours has our speed-up as ratio.
 - `stream step, B=1`: ms/token of `PianoStream.step()` (model, grammar, sampler, decoder), its cache
   rewound before every step like the bare `decode_step` it is compared with (same context).
+- `decode floor, <model>, N in attention, B=1, 1 thread` (issue 26): ms/token of `decode_step` at
+  256, 1,024 and 2,048 tokens in attention for the checkpoint (fp32, int8) and a random-weight
+  2,048-context model of the same shape (fp32, int8); ratio to the floor: weights + the KV cache read at
+  that context, over the measured read bandwidth (targets 1.3x fp32, 2.0x int8).
 - `int8 decode, B=1`: ms/token with dynamically quantized int8 linears, same context; ratio to fp32.
 - `held-out loss fp32|int8`: mean next-token loss on a fixed, seeded sample of windows of the test
   split (one window per piece, from the checkpoint's corpora at the data root, split by
@@ -48,7 +52,7 @@ from benchmarks.timing import Spread, sample_seconds
 from encore.models.piano.checkpoint import PianoBundle, int8_blocks, load_piano
 from encore.models.piano.decoding import decode_step, prefill
 from encore.models.piano.kv_cache import KVCache
-from encore.models.piano.phi3 import Phi3
+from encore.models.piano.phi3 import Phi3, Phi3Config
 from encore.models.piano.stream import PianoStream, seed_token_ids
 from encore.models.shipped import shipped_folder
 
@@ -260,6 +264,37 @@ def stream_step_rows(bundle: PianoBundle, prime: list[int], plan: Plan, label: s
                      f"{step.scaled(1e3).describe('ms')}")]
 
 
+#: Tokens in attention of the context rows (issue 26): floor = weights + KV cache read at that context.
+FLOOR_CONTEXTS = (256, 1024, 2048)
+
+
+def kv_bytes(model: Phi3, context: int) -> int:
+    """Bytes of rotated keys and values one B=1 decode step reads at `context` tokens in attention."""
+    config = model.config
+    return 2 * config.num_layers * config.num_kv_heads * config.head_dim * context * 4
+
+
+def context_rows(models: dict[str, tuple[Phi3, int]], read_gbs: float, plan: Plan, label: str) -> list[dict]:
+    """B=1 ms/token of `decode_step` at each of `FLOOR_CONTEXTS` (scaled down in quick mode) for each
+    (model, its weight bytes), with its floor (weights + KV cache bytes at that context over the read
+    bandwidth) and the ratio."""
+    rows = []
+    for name, (model, weights) in models.items():
+        int8 = "int8" in name
+        for context in FLOOR_CONTEXTS:
+            context = context if plan is FULL else context // 32
+            cache_plan = Plan(**{**plan.__dict__, "decode_context": context, "context": max(context + 8, 64)})
+            spread = cached_step_seconds(model, 1, cache_plan)
+            read = weights + kv_bytes(model, context)
+            floor = read / (read_gbs * 1e9)
+            rows.append(row(f"decode floor, {name}, {context} in attention, B=1, {label}", spread.median * 1e3,
+                            "ms/token", spread.median / floor,
+                            note=f"ratio to the floor {floor * 1e3:.3g} ms ({read / 1e6:.1f} MB of weights + KV "
+                                 f"cache at {read_gbs:.3g} GB/s; target {'2.0' if int8 else '1.3'}x); "
+                                 f"{spread.scaled(1e3).describe('ms')}"))
+    return rows
+
+
 def quantize_int8(model: Phi3) -> Phi3:
     """A copy of `model` whose blocks hold int8 weights, as `load_piano(int8=True)` makes them."""
     twin = copy.deepcopy(model)
@@ -329,6 +364,14 @@ def thread_rows(bundle: PianoBundle, int8: Phi3 | None, twin: nn.Module | None, 
     for batch in plan.batches:
         rows += generate_rows(model, twin, batch, plan, label)
     rows += stream_step_rows(bundle, prime, plan, label)
+    if threads == 1:
+        long = Phi3(Phi3Config(**{**model.config.to_dict(), "context_length": 2048})).eval().freeze_for_inference()
+        fp32_bytes, int8_bytes = weight_bytes(model), weight_bytes(model, int8_layers=True)
+        models = {"fp32": (model, fp32_bytes), "random 2048-context fp32": (long, fp32_bytes),
+                  "random 2048-context int8": (quantize_int8(long), int8_bytes)}
+        if int8 is not None:
+            models["int8"] = (int8, int8_bytes)
+        rows += context_rows(models, read.median, plan, label)
     if int8 is None:
         rows.append(row(f"int8 decode, B=1, {label}", None, "ms/token", note="skipped: quantize_dynamic failed"))
     else:
