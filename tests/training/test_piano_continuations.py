@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from symusic import Score
+from symusic import Score, Tempo
 
 from encore.models.midi_writer import write_notes
 from encore.models.notes import NoteEvent
@@ -20,19 +20,18 @@ from encore.training.piano.continuations import (
     continue_seed,
     cut_seed,
     features,
-    seconds_at,
     summarize,
+    tempo_map,
 )
 from encore.training.piano.sources import PianoFile
 
 
-def test_seconds_at_follows_a_tempo_change() -> None:
+def test_tempo_map_follows_a_tempo_change() -> None:
     score = Score(480)
-    from symusic import Tempo
-
     score.tempos.append(Tempo(0, 120.0))
     score.tempos.append(Tempo(960, 60.0))
-    assert seconds_at(score, np.array([0.0, 480.0, 960.0, 1440.0])) == pytest.approx([0.0, 0.5, 1.0, 2.0])
+    tempo = tempo_map(score)
+    assert [tempo.seconds(tick / 480) for tick in (0, 480, 960, 1440)] == pytest.approx([0.0, 0.5, 1.0, 2.0])
 
 
 def test_features_of_a_known_phrase() -> None:

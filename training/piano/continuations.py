@@ -30,9 +30,10 @@ from encore.models.midi_io import read_seed
 from encore.models.notes import NoteEvent
 from encore.models.piano.checkpoint import PianoBundle
 from encore.models.piano.stream import PianoStream, score_token_ids
+from encore.models.piano.tokenizer import has_roles
 from encore.models.sampling_config import SamplingConfig
 from encore.training.challenge.report import longest_repeat, longest_silence
-from encore.training.challenge.timeline import TimedNote
+from encore.training.challenge.timeline import TempoMap, TimedNote
 from encore.training.piano.sources import STYLE_OF_SOURCE, PianoFile, list_corpus
 
 
@@ -64,17 +65,12 @@ class ContinuationFeatures:
 FEATURE_NAMES = tuple(f.name for f in fields(ContinuationFeatures))
 
 
-def seconds_at(score: Score, ticks: np.ndarray) -> np.ndarray:
-    """Seconds at these ticks through the score's tempo map (120 bpm before its first tempo)."""
-    tpq = score.ticks_per_quarter
-    changes = sorted((int(t.time), float(t.qpm)) for t in score.tempos) or [(0, 120.0)]
-    if changes[0][0] > 0:
-        changes.insert(0, (0, 120.0))
-    starts = np.array([c[0] for c in changes], dtype=np.float64)
-    spb = np.array([60.0 / c[1] for c in changes])  # seconds per beat
-    offsets = np.concatenate([[0.0], np.cumsum(np.diff(starts) / tpq * spb[:-1])])
-    index = np.searchsorted(starts, ticks, side="right") - 1
-    return offsets[index] + (ticks - starts[index]) / tpq * spb[index]
+def tempo_map(score: Score) -> TempoMap:
+    """The score's tempo map over quarter-note beats from tick 0 (120 bpm before its first tempo)."""
+    tempo = TempoMap(120.0)
+    for change in sorted(score.tempos, key=lambda t: t.time):
+        tempo.set_tempo(change.time / score.ticks_per_quarter, float(change.qpm))
+    return tempo
 
 
 def tempo_at(score: Score, tick: int) -> float:
@@ -87,15 +83,14 @@ def cut_seed(file: PianoFile, seed_bars: int, seconds: float) -> HeldOutSeed | N
     """The seed and real continuation of one file, or None when it is too short for both."""
     score = read_seed(file.path)
     end_tick = seed_bars * 4 * score.ticks_per_quarter
+    tempo, tpq = tempo_map(score), score.ticks_per_quarter
+    seed_end_s = tempo.seconds(end_tick / tpq)
     notes = score.tracks[0].notes
-    onsets = np.array([n.time for n in notes], dtype=np.float64)
-    ends = onsets + np.array([n.duration for n in notes], dtype=np.float64)
-    onset_s, end_s = seconds_at(score, onsets), seconds_at(score, ends)
-    seed_end_s = float(seconds_at(score, np.array([float(end_tick)]))[0])
-    if not (onsets < end_tick).any() or onset_s.max() < seed_end_s + seconds:
+    timed = [TimedNote(tempo.seconds(n.time / tpq) - seed_end_s, tempo.seconds((n.time + n.duration) / tpq) - seed_end_s,
+                       n.pitch, n.velocity) for n in notes]
+    if not any(n.time < end_tick for n in notes) or max(n.onset_s for n in timed) < seconds:
         return None
-    real = tuple(TimedNote(float(a - seed_end_s), float(b - seed_end_s), n.pitch, n.velocity)
-                 for n, a, b in zip(notes, onset_s, end_s, strict=True) if seed_end_s <= a < seed_end_s + seconds)
+    real = tuple(n for n in timed if 0.0 <= n.onset_s < seconds)
     return HeldOutSeed(file.source, file.path, score.clip(0, end_tick, clip_end=True), tempo_at(score, end_tick), real)
 
 
@@ -144,7 +139,7 @@ def continue_seed(bundle: PianoBundle, seed: HeldOutSeed, seconds: float, sampli
                   random_seed: int) -> list[TimedNote]:
     """Sample a continuation of `seed` for `seconds` at its tempo, timed in seconds from its start."""
     stream = PianoStream(bundle, sampling, seed=random_seed)
-    if "Style_pop" in bundle.tokenizer.vocab:
+    if has_roles(bundle.tokenizer):
         stream.set_style(STYLE_OF_SOURCE[seed.source])
     stream.prime(score_token_ids(bundle, seed.seed))
     start = stream.position_beats

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from encore.models.piano.checkpoint import PianoBundle
-from encore.models.piano.tokenizer import STYLES
+from encore.models.piano.tokenizer import STYLES, has_roles
 from encore.training.piano.prep import load_sources, load_split, load_styles
 from encore.training.piano.sources import STYLE_OF_SOURCE
 from encore.training.piano.token_batches import evaluation_windows
@@ -148,6 +148,6 @@ def evaluate(bundle: PianoBundle, default_cache: Path, v2_cache: Path | None, lo
         windows = split_windows(v2_cache, "test", window, scorer.pad_id, source_windows, source)
         if len(windows) and scorer.fits(windows):
             report["per source"][source] = scorer.score(windows).as_dict()
-    if "Style_pop" in scorer.vocab:
+    if has_roles(bundle.tokenizer):
         report["style"] = style_effect(scorer, *file_openings(v2_cache, "test", window, scorer.pad_id))
     return report
